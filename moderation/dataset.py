@@ -1,0 +1,101 @@
+"""Labeled data: loading threads whose comments carry ``label`` ("spam"/"ham") for training and evaluation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError, ModerationError
+from .features import CommentItem, items_from_thread
+from .formats.source import read_text
+from .thread import LABELS, Thread
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "threads"
+
+
+def thread_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand directories into their ``*.json`` / ``*.jsonl`` files, sorted, so order never depends on the disk."""
+    files: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl")))
+        else:
+            files.append(path)
+    return files
+
+
+def load_labeled_threads(paths: Iterable[str | Path] | None = None) -> list[Thread]:
+    """Read labeled threads from our JSON files (one thread per file, or one per line in ``.jsonl``)."""
+    files = thread_files(paths if paths is not None else [DEFAULT_DATA_DIR])
+    threads = []
+    for file in files:
+        text = read_text(file, max_bytes=500 * 1024 * 1024)
+        records = _json_records(text, file)
+        for index, record in enumerate(records, start=1):
+            try:
+                thread = Thread.from_dict(record)
+            except (TypeError, AttributeError) as exc:
+                raise DataError(f"{file}: thread {index} is not in our thread format ({exc})") from None
+            thread.id = thread.id or f"{file.stem}:{index}"
+            for comment in thread.comments:
+                if comment.label not in LABELS:
+                    raise DataError(
+                        f"{file}: thread {thread.id!r} comment {comment.id!r} has label {comment.label!r}; "
+                        f"expected one of {', '.join(LABELS)}"
+                    )
+            threads.append(thread)
+    if not threads:
+        raise DataError("no labeled threads found in " + ", ".join(str(f) for f in files))
+    return threads
+
+
+def _json_records(text: str, file: Path) -> list[dict]:
+    try:
+        if file.suffix == ".jsonl":
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{file}: invalid JSON on line {exc.lineno}: {exc.msg}") from None
+    return data if isinstance(data, list) else [data]
+
+
+def training_arrays(threads: Sequence[Thread]) -> tuple[list[CommentItem], np.ndarray, np.ndarray]:
+    """Items, labels (1 = spam) and group ids (one per thread) for every labeled comment."""
+    items: list[CommentItem] = []
+    labels: list[int] = []
+    groups: list[int] = []
+    for group, thread in enumerate(threads):
+        for comment, item in zip(thread.comments, items_from_thread(thread), strict=True):
+            if comment.label is None:
+                continue
+            if comment.label not in LABELS:
+                raise DataError(f"thread {thread.id!r} comment {comment.id!r}: unknown label {comment.label!r}")
+            items.append(item)
+            labels.append(int(comment.label == "spam"))
+            groups.append(group)
+    if not items:
+        raise DataError("no labeled comments to learn from")
+    return items, np.asarray(labels), np.asarray(groups)
+
+
+def data_hash(threads: Sequence[Thread]) -> str:
+    """A hash of the labeled content, independent of file layout, to tell which data a model saw."""
+    digest = hashlib.sha256()
+    for thread in threads:
+        digest.update(json.dumps(thread.post.text, ensure_ascii=False).encode())
+        for comment in thread.comments:
+            digest.update(
+                json.dumps(
+                    [comment.author, comment.author_url, comment.body, comment.parent, comment.label],
+                    ensure_ascii=False,
+                ).encode()
+            )
+    return digest.hexdigest()
+
+
+__all__ = ["DEFAULT_DATA_DIR", "ModerationError", "data_hash", "load_labeled_threads", "training_arrays"]

@@ -1,0 +1,486 @@
+"""The feature pipeline: what the classifier knows about a comment, each feature with a readable name.
+
+The pipeline's input is a list of ``CommentItem``: one comment together with the post it sits under
+and the rest of its thread. ``items_from_thread`` builds them; every transformer here reads the fields
+it needs and returns a numeric matrix whose columns ``get_feature_names_out`` names (``link:count``,
+``post:similarity``, ``word:bookmarking``) so that ``explain`` can turn a score into reasons.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.utils.validation import check_is_fitted
+
+from .thread import Comment, Post, Thread, mentioned_name
+
+
+@dataclass(frozen=True)
+class CommentItem:
+    """One comment with the context the features need; the unit the pipeline scores."""
+
+    body: str
+    author: str = ""
+    author_url: str = ""
+    author_email: str = ""
+    type: str = "comment"
+    post_text: str = ""
+    post_author: str = ""
+    # Bodies of the thread's other comments (before and after), and the earlier commenters' names.
+    others: tuple[str, ...] = ()
+    earlier_authors: tuple[str, ...] = ()
+    parent_body: str | None = None
+
+
+def items_from_thread(thread: Thread) -> list[CommentItem]:
+    post_text = thread.post.text
+    bodies = [c.body for c in thread.comments]
+    by_id = thread.by_id()
+    items = []
+    for index, comment in enumerate(thread.comments):
+        parent = by_id.get(comment.parent) if comment.parent is not None else None
+        items.append(
+            CommentItem(
+                body=comment.body,
+                author=comment.author,
+                author_url=comment.author_url,
+                author_email=comment.author_email,
+                type=comment.type,
+                post_text=post_text,
+                post_author=thread.post.author,
+                others=tuple(bodies[:index] + bodies[index + 1 :]),
+                earlier_authors=tuple(c.author for c in thread.comments[:index]),
+                parent_body=parent.body if parent is not None else None,
+            )
+        )
+    return items
+
+
+def item_for_comment(comment: Comment, post: Post | None = None, thread: Thread | None = None) -> CommentItem:
+    """The item for one comment scored on its own (API, HTTP service), with whatever context is known."""
+    post = post if post is not None else (thread.post if thread is not None else Post())
+    others: list[str] = []
+    earlier: list[str] = []
+    parent_body = None
+    if thread is not None:
+        for other in thread.comments:
+            if other is comment or (comment.id and other.id == comment.id):
+                continue
+            others.append(other.body)
+            if comment.position == 0 or other.position < comment.position:
+                earlier.append(other.author)
+            if comment.parent is not None and other.id == comment.parent:
+                parent_body = other.body
+    return CommentItem(
+        body=comment.body,
+        author=comment.author,
+        author_url=comment.author_url,
+        author_email=comment.author_email,
+        type=comment.type,
+        post_text=post.text,
+        post_author=post.author,
+        others=tuple(others),
+        earlier_authors=tuple(earlier),
+        parent_body=parent_body,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Text normalisation shared by the n-gram and relatedness features.
+
+URL = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"')\]]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|info|biz|ru|in|co|io|xyz|top|us|uk|de|br|cn|pl|online|site|shop|store)\b(?:/[^\s<>\"')\]]*)?",
+    re.IGNORECASE,
+)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+PHONE = re.compile(r"(?:\+?\d[\d\s().-]{8,}\d)")
+ANCHOR = re.compile(r"<a\s[^>]*href", re.IGNORECASE)
+TAG = re.compile(r"<[^>]+>")
+WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
+_STOP = frozenset(ENGLISH_STOP_WORDS) | {"http", "https", "www", "com", "just", "like", "really", "don", "ll", "ve"}
+
+
+def normalise(text: str) -> str:
+    """Lower-case, with URLs, e-mail addresses and numbers replaced by placeholder tokens.
+
+    Placeholders let ``word:_url_`` generalise across the endless supply of spam domains instead of
+    learning each one; the domain's words still reach the ``site:`` block through ``author_url``.
+    """
+    text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").replace("\u2018", "'")
+    text = EMAIL.sub(" _email_ ", text)
+    text = URL.sub(" _url_ ", text)
+    text = TAG.sub(" ", text)
+    text = re.sub(r"\d+", "0", text)
+    return text.lower()
+
+
+def content_words(text: str) -> list[str]:
+    """Words that carry the subject: no stop words, folded to a 6-letter stem.
+
+    The crude stem (a prefix) is enough to match "withdrawal" with "withdraw" and "Russians" with
+    "Russian" without a stemming dependency.
+    """
+    words = WORD.findall(normalise(URL.sub(" ", text)))
+    return [w[:6] for w in words if len(w) > 2 and w not in _STOP and not w.startswith("_")]
+
+
+def _field_text(item: CommentItem, field: str) -> str:
+    if field == "body":
+        return normalise(item.body)
+    if field == "author":
+        site = re.sub(r"^https?://(www\.)?", "", item.author_url.lower())
+        site = re.sub(r"[./_-]+", " ", site)
+        return f"{item.author.lower()} {' '.join('site_' + w for w in site.split() if w)}"
+    raise ValueError(f"unknown field {field!r}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Transformers.
+
+
+class _ItemTransformer(TransformerMixin, BaseEstimator):
+    """Shared validation: the input is a sequence of ``CommentItem``."""
+
+    def _check_items(self, X) -> Sequence[CommentItem]:
+        if isinstance(X, CommentItem) or not isinstance(X, Sequence | np.ndarray):
+            raise TypeError(f"{type(self).__name__} expects a sequence of CommentItem, got {type(X).__name__}")
+        for item in X[:1]:
+            if not isinstance(item, CommentItem):
+                raise TypeError(f"{type(self).__name__} expects CommentItem elements, got {type(item).__name__}")
+        return X
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = True
+        return tags
+
+
+class TextNgrams(_ItemTransformer):
+    """TF-IDF n-grams of one field of the comment, namespaced (``word:``, ``char:``, ``name:``).
+
+    Word n-grams learn the wording of template spam ("bookmarking", "this web site"); character
+    n-grams catch the same in spun or misspelt variants and in languages we have few words for.
+    """
+
+    def __init__(
+        self,
+        *,
+        field="body",
+        namespace="word",
+        analyzer="word",
+        ngram_range=(1, 2),
+        min_df=2,
+        max_features=None,
+        sublinear_tf=True,
+    ):
+        self.field = field
+        self.namespace = namespace
+        self.analyzer = analyzer
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+        self.sublinear_tf = sublinear_tf
+
+    def _vectorizer(self) -> TfidfVectorizer:
+        token_pattern = r"(?u)\b\w+\b" if self.analyzer == "word" else None
+        return TfidfVectorizer(
+            analyzer=self.analyzer,
+            ngram_range=tuple(self.ngram_range),
+            min_df=self.min_df,
+            max_features=self.max_features,
+            sublinear_tf=self.sublinear_tf,
+            lowercase=False,
+            token_pattern=token_pattern,
+            dtype=np.float64,
+        )
+
+    def fit(self, X, y=None):
+        items = self._check_items(X)
+        texts = [_field_text(item, self.field) for item in items]
+        self.vectorizer_ = self._vectorizer()
+        try:
+            self.vectorizer_.fit(texts)
+        except ValueError:
+            # Too little text for min_df (a tiny corpus): keep every term rather than fail.
+            self.vectorizer_ = self._vectorizer().set_params(min_df=1)
+            self.vectorizer_.fit(texts + ["_"])
+        self.n_features_out_ = len(self.vectorizer_.vocabulary_)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "vectorizer_")
+        items = self._check_items(X)
+        return self.vectorizer_.transform([_field_text(item, self.field) for item in items])
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "vectorizer_")
+        return np.asarray(
+            [f"{self.namespace}:{name}" for name in self.vectorizer_.get_feature_names_out()], dtype=object
+        )
+
+
+class PostRelatedness(_ItemTransformer):
+    """How much a comment is about the post and the thread it sits under.
+
+    The bookmarking comment on the seed thread shares no subject word with a post about Russia and
+    Syria, while even "Thanks, Putin." shares one. Similarity is measured on content-word stems with
+    IDF learned from the training posts and comments, so that words every blog uses count for little.
+    """
+
+    def __init__(self, *, shingle_size=5):
+        self.shingle_size = shingle_size
+
+    _NAMES = (
+        "post:available",
+        "post:similarity",
+        "post:shared_words",
+        "post:unshared_words",
+        "post:copied",
+        "thread:similarity",
+        "thread:shared_words",
+        "thread:copied",
+        "post:off_topic",
+    )
+
+    def fit(self, X, y=None):
+        items = self._check_items(X)
+        if int(self.shingle_size) < 2:
+            raise ValueError(f"shingle_size must be at least 2, got {self.shingle_size}")
+        docs = {item.post_text for item in items} | {item.body for item in items}
+        self.idf_ = TfidfVectorizer(analyzer=str.split, sublinear_tf=True).fit(
+            sorted(" ".join(content_words(doc)) for doc in docs)
+        )
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "idf_")
+        items = self._check_items(X)
+        out = np.zeros((len(items), len(self._NAMES)))
+        # Every text (posts, comments, their neighbours) is analysed once per call: a thread's items
+        # share the same post and neighbours, and doing it per item made fitting 20x slower.
+        texts: dict[str, int] = {}
+        for item in items:
+            for text in (item.post_text, item.body, *item.others):
+                texts.setdefault(text, len(texts))
+        ordered = list(texts)
+        analysed = [content_words(text) for text in ordered]
+        stems = [set(words) for words in analysed]
+        shingles = [_shingles(text, self.shingle_size) for text in ordered]
+        vectors = self.idf_.transform([" ".join(words) for words in analysed])
+        # All pairwise similarities in one sparse product; per-item sparse slicing was the bottleneck.
+        similarity = (vectors @ vectors.T).tocsr()
+        # Per thread, how many of its comments use each stem and each 5-gram: a comment's context is the
+        # thread minus itself, found by subtracting its own counts instead of re-uniting its neighbours.
+        thread_counts: dict[tuple[int, ...], tuple[Counter, Counter]] = {}
+        for row, item in enumerate(items):
+            has_post = bool(item.post_text.strip())
+            out[row, 0] = float(has_post)
+            me = texts[item.body]
+            unique = stems[me]
+            if not unique:
+                # An empty or link-only comment: nothing to relate. Leave it at 0, "not about anything".
+                continue
+            post = texts[item.post_text]
+            others = [texts[other] for other in item.others]
+            key = tuple(sorted([me, *others]))
+            if key not in thread_counts:
+                thread_counts[key] = (
+                    Counter(w for i in key for w in stems[i]),
+                    Counter(g for i in key for g in shingles[i]),
+                )
+            word_counts, gram_counts = thread_counts[key]
+            context_words = {w for w in unique if word_counts[w] > 1}
+            lo, hi = similarity.indptr[me], similarity.indptr[me + 1]
+            neighbours, values = similarity.indices[lo:hi], similarity.data[lo:hi]
+            if has_post:
+                out[row, 1] = float(values[neighbours == post].sum())
+                out[row, 2] = len(unique & stems[post]) / len(unique)
+                out[row, 4] = _copied(shingles[me], shingles[post])
+            foreign = unique - stems[post] - context_words
+            out[row, 3] = math.log1p(len(foreign))
+            # The share of its subject words that neither the post nor the thread uses: 1.0 for the
+            # bookmarking comment, which talks about "web site" and "articles" under a post on Syria.
+            out[row, 8] = len(foreign) / len(unique)
+            if others:
+                near = values[np.isin(neighbours, others)]
+                out[row, 5] = float(near.max()) if near.size else 0.0
+                out[row, 6] = len(context_words | (unique & stems[post])) / len(unique)
+                if any(gram_counts[g] > 1 for g in shingles[me]):
+                    out[row, 7] = max(_copied(shingles[me], shingles[i]) for i in others)
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(self._NAMES, dtype=object)
+
+
+def _shingles(text: str, size: int) -> set[tuple[str, ...]]:
+    words = WORD.findall(text.lower())
+    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+def _copied(shingles: set, other: set) -> float:
+    """Share of the comment's word 5-grams found verbatim in the other text: 1.0 for a pasted copy."""
+    if not shingles:
+        return 0.0
+    return len(shingles & other) / len(shingles)
+
+
+class LinkFeatures(_ItemTransformer):
+    """Links and contact details: what link drops and scams exist to deliver."""
+
+    _NAMES = (
+        "link:count",
+        "link:html_anchor",
+        "link:url_share",
+        "link:author_url",
+        "link:author_url_deep",
+        "contact:email",
+        "contact:phone",
+    )
+
+    def fit(self, X, y=None):
+        self._check_items(X)
+        return self
+
+    def transform(self, X):
+        items = self._check_items(X)
+        out = np.zeros((len(items), len(self._NAMES)))
+        for row, item in enumerate(items):
+            body = item.body
+            urls = URL.findall(body)
+            out[row, 0] = math.log1p(len(urls))
+            out[row, 1] = math.log1p(len(ANCHOR.findall(body)))
+            out[row, 2] = sum(len(u) for u in urls) / max(len(body), 1)
+            url = item.author_url.strip()
+            out[row, 3] = float(bool(url))
+            # A link to a page deep inside a shop (/product/cheap-...) rather than a home page.
+            out[row, 4] = float(bool(re.search(r"https?://[^/]+/[^\s]{12,}", url)))
+            out[row, 5] = float(bool(EMAIL.search(body)))
+            out[row, 6] = float(bool(PHONE.search(URL.sub(" ", body))))
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(self._NAMES, dtype=object)
+
+
+class AuthorFeatures(_ItemTransformer):
+    """The commenter's name: keyword names ("best payday loans") rather than people's names."""
+
+    _NAMES = (
+        "author:words",
+        "author:digits",
+        "author:lowercase_name",
+        "author:url_like",
+        "author:anonymous",
+        "author:is_post_author",
+    )
+
+    def fit(self, X, y=None):
+        self._check_items(X)
+        return self
+
+    def transform(self, X):
+        items = self._check_items(X)
+        out = np.zeros((len(items), len(self._NAMES)))
+        for row, item in enumerate(items):
+            name = item.author.strip()
+            words = name.split()
+            out[row, 0] = math.log1p(len(words))
+            out[row, 1] = float(any(ch.isdigit() for ch in name))
+            out[row, 2] = float(
+                len(words) >= 2 and name == name.lower() and name.isascii() and name.replace(" ", "").isalpha()
+            )
+            out[row, 3] = float(bool(URL.search(name)))
+            out[row, 4] = float(not name or name.casefold() in {"anonymous", "guest", "anon"})
+            out[row, 5] = float(bool(name) and name.casefold() == item.post_author.strip().casefold())
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(self._NAMES, dtype=object)
+
+
+class ShapeFeatures(_ItemTransformer):
+    """Length, case, punctuation, repetition and script of the text."""
+
+    _NAMES = (
+        "shape:empty",
+        "shape:length",
+        "shape:sentences",
+        "shape:uppercase",
+        "shape:exclamations",
+        "shape:questions",
+        "shape:repeats",
+        "shape:non_latin",
+        "shape:line_breaks",
+        "shape:pingback",
+    )
+
+    def fit(self, X, y=None):
+        self._check_items(X)
+        return self
+
+    def transform(self, X):
+        items = self._check_items(X)
+        out = np.zeros((len(items), len(self._NAMES)))
+        for row, item in enumerate(items):
+            text = TAG.sub(" ", item.body).strip()
+            letters = [ch for ch in text if ch.isalpha()]
+            out[row, 0] = float(not text)
+            out[row, 1] = math.log1p(len(text))
+            out[row, 2] = math.log1p(len(re.findall(r"[.!?]+(?:\s|$)", text)))
+            out[row, 3] = sum(ch.isupper() for ch in letters) / max(len(letters), 1)
+            out[row, 4] = math.log1p(text.count("!"))
+            out[row, 5] = math.log1p(text.count("?"))
+            out[row, 6] = math.log1p(len(re.findall(r"(.)\1{3,}", text)))
+            out[row, 7] = sum(not _latin(ch) for ch in letters) / max(len(letters), 1)
+            out[row, 8] = math.log1p(text.count("\n"))
+            out[row, 9] = float(item.type in ("pingback", "trackback"))
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(self._NAMES, dtype=object)
+
+
+def _latin(ch: str) -> bool:
+    return ch.isascii() or "LATIN" in unicodedata.name(ch, "")
+
+
+class ThreadContext(_ItemTransformer):
+    """Conversation: replies to earlier commenters, quotes, and the post's author answering.
+
+    Real readers answer each other ("@Argon: Leading from behind."); spam bots post into a thread
+    without reading it, so a reply is strong evidence of a human even when it is short and off topic.
+    """
+
+    _NAMES = ("context:reply", "context:names_commenter", "context:quotes", "context:regular")
+
+    def fit(self, X, y=None):
+        self._check_items(X)
+        return self
+
+    def transform(self, X):
+        items = self._check_items(X)
+        out = np.zeros((len(items), len(self._NAMES)))
+        for row, item in enumerate(items):
+            body = item.body
+            mention = mentioned_name(body)
+            earlier = [a for a in item.earlier_authors if a and len(a) >= 3]
+            out[row, 0] = float(item.parent_body is not None or bool(mention))
+            lowered = body.casefold()
+            out[row, 1] = float(any(a.casefold() in lowered for a in earlier))
+            out[row, 2] = float(bool(re.search(r"^\s*>|[\"“][^\"”]{12,}[\"”]", body, re.MULTILINE)))
+            out[row, 3] = float(bool(item.author) and item.author in item.earlier_authors)
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(self._NAMES, dtype=object)

@@ -1,0 +1,118 @@
+"""Scoring a file and filtering it: the library behind ``moderation score`` and ``moderation filter``."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .api import Moderator
+from .decisions import Decision
+from .errors import InputError
+from .formats import detect_format, module_for, read_threads, write_threads
+from .thread import Thread
+
+
+def score_path(
+    path: str | Path, moderator: Moderator, *, input_format: str | None = None, explain: bool = True, **read_options
+) -> Iterator[tuple[Thread, list[Decision]]]:
+    """Every thread in the file with one decision per comment, streamed."""
+    threads = read_threads(path, input_format, **read_options)
+    yield from moderator.score_threads(threads, explain=explain)
+
+
+@dataclass
+class FilterSummary:
+    output: str
+    spam_output: str | None
+    threads: int = 0
+    kept: int = 0
+    held: int = 0
+    removed: int = 0
+    empty: int = 0
+    marked_in_place: bool = False
+    held_positions: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.kept + self.held + self.removed
+
+    def line(self) -> str:
+        action = "marked spam" if self.marked_in_place else "removed"
+        where = f"; spam written to {self.spam_output}" if self.spam_output else ""
+        return (
+            f"{self.total} comments in {self.threads} thread(s): kept {self.kept}, held {self.held}, "
+            f"{action} {self.removed}{where}; output {self.output}"
+        )
+
+
+def default_spam_output(output: str | Path) -> Path:
+    output = Path(output)
+    return output.with_name(f"{output.stem}.spam{output.suffix}")
+
+
+def filter_path(
+    path: str | Path,
+    output: str | Path,
+    moderator: Moderator,
+    *,
+    spam_output: str | Path | None = None,
+    input_format: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    **read_options,
+) -> FilterSummary:
+    """Write the file's threads without spam (or with spam marked, for formats that can) to ``output``.
+
+    Nothing is dropped silently: in formats that remove spam (plain text, HTML), the removed comments
+    go to ``spam_output`` (by default ``<output>.spam<ext>``); formats that mark spam in place
+    (WordPress, Disqus, JSON) keep every comment, and ``spam_output`` then gets a copy of the spam only.
+    Both files are written atomically, the spam file first, so a failure never leaves a clean file
+    whose removed comments were written nowhere.
+    """
+    path, output = Path(path), Path(output)
+    if output.resolve() == path.resolve():
+        raise InputError(f"{output}: refusing to overwrite the input; write the filtered thread elsewhere")
+    name = input_format or detect_format(path)
+    module = module_for(name)
+    marks = bool(getattr(module, "MARKS_SPAM", False))
+    if spam_output is None and not marks:
+        spam_output = default_spam_output(output)
+    summary = FilterSummary(
+        output=str(output), spam_output=str(spam_output) if spam_output else None, marked_in_place=marks
+    )
+
+    scored: list[tuple[Thread, Thread]] = []
+    for thread, decisions in score_path(path, moderator, input_format=name, explain=False, **read_options):
+        summary.threads += 1
+        spam_ids: set[str] = set()
+        for comment, decision in zip(thread.comments, decisions, strict=True):
+            comment.score = decision.score
+            comment.verdict = decision.verdict
+            summary.empty += comment.is_empty
+            if decision.verdict == "spam":
+                summary.removed += 1
+                spam_ids.add(comment.id)
+            elif decision.verdict == "hold":
+                summary.held += 1
+                summary.held_positions.append(comment.id)
+            else:
+                summary.kept += 1
+        scored.append((thread, spam_ids))
+        if progress:
+            progress(len(thread.comments))
+
+    if spam_output:
+        write_threads((_only(thread, spam_ids, keep=True) for thread, spam_ids in scored), spam_output, name)
+    if marks:
+        write_threads((thread for thread, _ in scored), output, name)
+    else:
+        write_threads((_only(thread, spam_ids, keep=False) for thread, spam_ids in scored), output, name)
+    return summary
+
+
+def _only(thread: Thread, ids: set[str], *, keep: bool) -> Thread:
+    """A shallow copy of the thread with only the comments whose id is (keep) or is not in ``ids``."""
+    clone = copy.copy(thread)
+    clone.comments = [c for c in thread.comments if (c.id in ids) == keep]
+    return clone

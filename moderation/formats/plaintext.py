@@ -1,0 +1,165 @@
+"""Plain-text blog pages: a post copied from a browser, with a numbered ``N. Name says:`` comment section.
+
+Reading keeps the raw text of the page above the comments and of each comment block, so that
+``filter`` can write the page back exactly as it was, minus the comments it removes.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TextIO
+
+from ..errors import NoCommentsError
+from ..thread import Comment, Post, Thread
+from .source import read_text
+
+NAME = "text"
+
+# "  13. heath ledger says:" and the variants other themes print ("said:", "wrote:", a date after
+# the verb). The name is bounded so that a numbered list item in the post is not taken for one.
+_HEADER = re.compile(
+    r"^[ \t]*(?P<number>\d{1,6})\.[ \t]+(?P<name>\S[^\n]{0,80}?)[ \t]+(?:says|said|wrote)[ \t]*:"
+    r"[ \t]*(?P<rest>[^\n]*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+# Theme furniture that sits between comment text and the next header.
+_COMMENT_FURNITURE = re.compile(
+    r"^\s*(reply|log in to reply|like|share|report|flag|permalink|\d+\s+likes?|reply\s*↓)\s*$",
+    re.IGNORECASE,
+)
+_DATE_LINE = re.compile(
+    r"^\s*(?:\w+\s+\d{1,2},\s+\d{4}|\d{4}-\d{2}-\d{2}|\d{1,2}\s+\w+\s+\d{4})"
+    r"(?:\s*(?:at|,)?\s*\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?)?\s*$",
+    re.IGNORECASE,
+)
+# Lines that end the post body: categories, tags, share bars, the author box.
+_POST_END = re.compile(
+    r"^\s*(filed under|categories|category|tags|tagged|posted in|share this|about the author|"
+    r"about\s+\S.{0,60}$|related posts|\d+\s+comments?$|comments?$|leave a (reply|comment))",
+    re.IGNORECASE,
+)
+_POST_FURNITURE = re.compile(
+    r"^\s*(share|tweet|email|print|subscribe|facebook|twitter|linkedin|reddit|pinterest|whatsapp|"
+    r"like this:?|loading\.\.\.|advertisement|click to share.*)\s*$",
+    re.IGNORECASE,
+)
+
+
+def sniff(head: str) -> bool:
+    return len(_HEADER.findall(head)) >= 1
+
+
+def read(path: str | Path, *, encoding: str | None = None, **_: object) -> Iterator[Thread]:
+    yield parse(read_text(path, encoding=encoding), source=str(path))
+
+
+def parse(text: str, *, source: str = "<page>") -> Thread:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    headers = _comment_headers(text)
+    if not headers:
+        raise NoCommentsError(f"{source}: no comment section found (expected numbered 'N. Name says:' blocks)")
+    preamble = text[: headers[0].start()]
+    post = _parse_post(preamble)
+    comments = []
+    for index, match in enumerate(headers):
+        end = headers[index + 1].start() if index + 1 < len(headers) else len(text)
+        raw = text[match.start() : end]
+        body, date = _comment_body(text[match.end() : end], match.group("rest"))
+        comments.append(
+            Comment(
+                body=body,
+                author=match.group("name").strip(),
+                id=match.group("number"),
+                date=date,
+                extra={"raw": raw},
+            )
+        )
+    thread = Thread(post=post, comments=comments, source_format=NAME, extra={"preamble": preamble})
+    thread.link_mentions()
+    return thread
+
+
+def _comment_headers(text: str) -> list[re.Match]:
+    """The headers of the comment section: the longest run of header lines whose numbers increase.
+
+    A page may number other things ("3. Pick the right tool says: ..."), and a filtered page has gaps
+    where removed comments were, so we take the longest increasing run rather than demand 1, 2, 3.
+    """
+    matches = list(_HEADER.finditer(text))
+    best: list[re.Match] = []
+    run: list[re.Match] = []
+    for match in matches:
+        if run and int(match.group("number")) <= int(run[-1].group("number")):
+            run = []
+        run.append(match)
+        if len(run) > len(best):
+            best = list(run)
+    return best
+
+
+def _comment_body(block: str, rest_of_header: str) -> tuple[str, str]:
+    lines = block.split("\n")
+    date = rest_of_header.strip() if _DATE_LINE.match(rest_of_header or "") else ""
+    # A date line printed right under the header is metadata, not text.
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is not None and not date and _DATE_LINE.match(lines[first]):
+        date = lines[first].strip()
+        lines = lines[first + 1 :]
+    lines = [line for line in lines if not _COMMENT_FURNITURE.match(line)]
+    body = textwrap.dedent("\n".join(lines)).strip("\n")
+    paragraphs = [p.strip() for p in re.split(r"\n[ \t]*\n", body) if p.strip()]
+    return "\n\n".join("\n".join(line.strip() for line in p.split("\n")) for p in paragraphs), date
+
+
+def _parse_post(preamble: str) -> Post:
+    lines = preamble.split("\n")
+    nonblank = [i for i, line in enumerate(lines) if line.strip()]
+    if not nonblank:
+        return Post()
+    title = lines[nonblank[0]].strip()
+    body_lines: list[str] = []
+    author = ""
+    end = len(lines)
+    for i in range(nonblank[0] + 1, len(lines)):
+        if _POST_END.match(lines[i]):
+            end = i
+            break
+    for i in range(end, len(lines)):
+        about = re.match(r"^\s*about\s+(?!the author)(\S.{0,60}?)\s*$", lines[i], re.IGNORECASE)
+        if about:
+            author = about.group(1).strip()
+            break
+    for line in lines[nonblank[0] + 1 : end]:
+        if _POST_FURNITURE.match(line):
+            continue
+        body_lines.append(line.strip())
+    body = re.sub(r"\n{3,}", "\n\n", "\n".join(body_lines)).strip()
+    # The author's byline often stands alone just above the body's end marker or the "About" box.
+    return Post(title=title, body=body, author=author)
+
+
+def write(threads: Iterable[Thread], stream: TextIO, *, keep: set[str] | None = None) -> None:
+    """Write each thread as a page: the original text above the comments, then the kept comments.
+
+    ``keep`` is the set of comment ids to write (all when None). Comments read from a page are written
+    back byte for byte; others (from another format) are rendered in the same ``N. Name says:`` shape.
+    """
+    for thread in threads:
+        preamble = thread.extra.get("preamble")
+        if preamble is None:
+            preamble = f"{thread.post.title}\n\n{thread.post.body}\n\n"
+        stream.write(preamble)
+        for comment in thread.comments:
+            if keep is not None and comment.id not in keep:
+                continue
+            raw = comment.extra.get("raw")
+            stream.write(raw if raw is not None else _render(comment))
+
+
+def _render(comment: Comment) -> str:
+    body = "\n\n".join("    " + p.replace("\n", "\n    ") for p in comment.body.split("\n\n") if p)
+    number = comment.id if comment.id.isdigit() else str(comment.position)
+    return f"  {number}. {comment.author or 'Anonymous'} says:\n\n" + (f"{body}\n\n" if body else "")

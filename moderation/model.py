@@ -1,0 +1,176 @@
+"""The classifier: its pipeline, and saving and loading it with the facts needed to trust it.
+
+A saved model is a joblib file holding a ``ModelBundle``: the fitted pipeline, the thresholds, and a
+card (format version, scikit-learn version, training-data hash, metrics). The card is also written as
+JSON beside the model, so a person can read it without loading anything. joblib files are pickles:
+loading one runs code, so only load model files you trust.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import joblib
+import sklearn
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import MaxAbsScaler, StandardScaler
+
+from .decisions import Thresholds
+from .errors import ModelError
+from .features import (
+    AuthorFeatures,
+    LinkFeatures,
+    PostRelatedness,
+    ShapeFeatures,
+    TextNgrams,
+    ThreadContext,
+)
+
+# Bump when the bundle's layout or the features' meaning changes: old files are then refused.
+FORMAT_VERSION = 1
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_PATH = PROJECT_ROOT / "models" / "default.joblib"
+
+
+def build_pipeline(*, seed: int = 0, C: float = 4.0, scaler: str = "maxabs") -> Pipeline:
+    """The default pipeline: n-gram blocks plus scaled signal features, into a calibrated linear model.
+
+    A linear model keeps every score explainable as a sum of named contributions. Calibration
+    (Platt scaling on cross-validated decision values, ``ensemble=False`` so one linear model remains
+    to explain) makes the score usable as a probability for the hold and spam thresholds.
+    """
+    signals = Pipeline(
+        [
+            (
+                "signals",
+                FeatureUnion(
+                    [
+                        ("post", PostRelatedness()),
+                        ("link", LinkFeatures()),
+                        ("author", AuthorFeatures()),
+                        ("shape", ShapeFeatures()),
+                        ("context", ThreadContext()),
+                    ],
+                    verbose_feature_names_out=False,
+                ),
+            ),
+            ("scale", MaxAbsScaler() if scaler == "maxabs" else StandardScaler()),
+        ]
+    )
+    features = FeatureUnion(
+        [
+            ("words", TextNgrams(field="body", namespace="word", analyzer="word", ngram_range=(1, 2), min_df=2)),
+            (
+                "chars",
+                TextNgrams(
+                    field="body", namespace="char", analyzer="char_wb", ngram_range=(3, 5), min_df=3, max_features=40000
+                ),
+            ),
+            ("name", TextNgrams(field="author", namespace="name", analyzer="word", ngram_range=(1, 1), min_df=3)),
+            ("signals", signals),
+        ],
+        verbose_feature_names_out=False,
+    )
+    classifier = CalibratedClassifierCV(
+        LogisticRegression(C=C, class_weight="balanced", max_iter=5000, random_state=seed),
+        method="sigmoid",
+        cv=5,
+        ensemble=False,
+    )
+    return Pipeline([("features", features), ("classifier", classifier)])
+
+
+def linear_model(pipeline: Pipeline) -> LogisticRegression:
+    """The single fitted logistic regression inside the calibrated classifier, for explanations."""
+    classifier = pipeline.named_steps["classifier"]
+    if isinstance(classifier, CalibratedClassifierCV):
+        return classifier.calibrated_classifiers_[0].estimator
+    return classifier
+
+
+@dataclass
+class ModelBundle:
+    pipeline: Pipeline
+    thresholds: Thresholds
+    card: dict = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return str(self.card.get("version", "unversioned"))
+
+
+def card_path(model_path: str | Path) -> Path:
+    model_path = Path(model_path)
+    return model_path.with_name(model_path.stem + ".card.json")
+
+
+def save_model(bundle: ModelBundle, path: str | Path) -> Path:
+    """Write the model and its card, each atomically, so a reader never sees half a model."""
+    from .formats.source import atomic_write
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bundle.card.setdefault("format_version", FORMAT_VERSION)
+    bundle.card.setdefault("sklearn_version", sklearn.__version__)
+    bundle.card["thresholds"] = {"hold": bundle.thresholds.hold, "spam": bundle.thresholds.spam}
+    with atomic_write(path, "wb") as fh:
+        joblib.dump(
+            {"format_version": FORMAT_VERSION, "sklearn_version": sklearn.__version__, "bundle": bundle}, fh, compress=3
+        )
+    with atomic_write(card_path(path)) as fh:
+        json.dump(bundle.card, fh, indent=2, sort_keys=True, ensure_ascii=False)
+        fh.write("\n")
+    return path
+
+
+class ModelVersionWarning(UserWarning):
+    """A model saved by another patch release of scikit-learn: usable, but worth retraining."""
+
+
+def _minor(version: str) -> tuple[str, ...]:
+    return tuple(version.split(".")[:2])
+
+
+def load_model(path: str | Path | None = None) -> ModelBundle:
+    """Load a model saved by ``save_model``, refusing files this version cannot use safely."""
+    path = Path(path) if path is not None else DEFAULT_MODEL_PATH
+    if not path.exists():
+        hint = " (run `moderation train` to build it)" if path == DEFAULT_MODEL_PATH else ""
+        raise ModelError(f"{path}: no such model file{hint}")
+    if path.is_dir():
+        raise ModelError(f"{path}: is a directory, expected a model file")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            payload = joblib.load(path)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not a usable model"
+        raise ModelError(f"{path}: not a readable model file ({type(exc).__name__})") from None
+    if not isinstance(payload, dict) or "bundle" not in payload:
+        raise ModelError(f"{path}: not a moderation model file")
+    saved_format = payload.get("format_version")
+    if saved_format != FORMAT_VERSION:
+        raise ModelError(
+            f"{path}: model format {saved_format} is not supported (this version reads format "
+            f"{FORMAT_VERSION}); retrain it with `moderation train`"
+        )
+    saved_sklearn = str(payload.get("sklearn_version"))
+    if saved_sklearn != sklearn.__version__:
+        message = f"{path}: saved with scikit-learn {saved_sklearn}, but {sklearn.__version__} is installed"
+        if _minor(saved_sklearn) != _minor(sklearn.__version__):
+            # Pickled estimators are not portable across feature releases: refuse rather than
+            # score with a model whose internals may have changed meaning.
+            raise ModelError(f"{message}; retrain with `moderation train` or install scikit-learn=={saved_sklearn}")
+        warnings.warn(f"{message}; scores may differ slightly, retrain to be sure", ModelVersionWarning, stacklevel=2)
+    for warning in caught:
+        # Unpickling warnings (e.g. InconsistentVersionWarning) were checked above; anything else is news.
+        if not issubclass(warning.category, sklearn.exceptions.InconsistentVersionWarning):
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    bundle = payload["bundle"]
+    if not isinstance(bundle, ModelBundle):
+        raise ModelError(f"{path}: not a moderation model file")
+    return bundle
