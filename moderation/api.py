@@ -58,9 +58,12 @@ class Moderator:
     ) -> list[Decision]:
         if not items:
             return []
-        scores = self.scores(items)
+        pipeline = self.bundle.pipeline
+        # Features once, for both the score and its explanation.
+        matrix = pipeline.named_steps["features"].transform(list(items))
+        scores = pipeline.named_steps["classifier"].predict_proba(matrix)[:, 1]
         if explain:
-            contrib, names, raw = contributions(self.bundle.pipeline, list(items))
+            contrib, names, raw = contributions(pipeline, matrix)
         decisions = []
         for row, (comment, score) in enumerate(zip(comments, scores, strict=True)):
             verdict = self.thresholds.verdict(float(score))

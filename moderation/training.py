@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from .dataset import data_hash, training_arrays
 from .decisions import Thresholds
 from .errors import DataError
+from .features import CommentItem
 from .model import FORMAT_VERSION, ModelBundle, build_pipeline
 from .thread import Thread
 
@@ -29,6 +31,9 @@ from .thread import Thread
 # A blog owner reads held comments; a comment marked spam is, in practice, never seen again.
 HOLD_LEGIT_RATE = 0.03
 SPAM_LEGIT_RATE = 0.005
+# Share of training comments also shown to the model without their post and thread (see
+# ``with_context_free_copies``).
+CONTEXT_FREE_SHARE = 0.3
 
 
 def grouped_folds(y: np.ndarray, groups: np.ndarray | None, *, cv: int, seed: int):
@@ -36,6 +41,53 @@ def grouped_folds(y: np.ndarray, groups: np.ndarray | None, *, cv: int, seed: in
     if groups is None or len(np.unique(groups)) < cv:
         return StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
     return StratifiedGroupKFold(n_splits=cv, shuffle=True, random_state=seed).split(np.zeros(len(y)), y, groups)
+
+
+def without_context(item: CommentItem) -> CommentItem:
+    """The same comment as the service sees it when the post is unknown and the thread empty."""
+    return dataclasses.replace(
+        item, post_text="", post_author="", thread_bodies=(), thread_authors=(), index=-1, parent_body=None
+    )
+
+
+def with_context_free_copies(items, y, indices, *, share: float, seed: int):
+    """The items at ``indices`` plus context-free copies of a seeded ``share`` of them.
+
+    Every training thread has its post, but the HTTP service often scores a comment whose permalink
+    it has never seen. Without such copies the model never saw post:available = 0 and read every
+    context-free comment as off-topic.
+    """
+    indices = np.asarray(indices)
+    chosen = indices[np.random.default_rng(seed).random(len(indices)) < share] if share > 0 else indices[:0]
+    batch = [items[i] for i in indices] + [without_context(items[i]) for i in chosen]
+    return batch, np.concatenate([y[indices], y[chosen]])
+
+
+def cross_validate(
+    items,
+    y,
+    groups,
+    *,
+    cv: int = 5,
+    seed: int = 0,
+    context_free_share: float = 0.0,
+    pipeline_factory: Callable = build_pipeline,
+    progress: Callable | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold spam probabilities, with context and without it, each from a model that never saw the thread."""
+    scores = np.zeros(len(y), dtype=float)
+    alone = np.zeros(len(y), dtype=float)
+    folds = list(grouped_folds(y, groups, cv=cv, seed=seed))
+    for number, (train, test) in enumerate(folds, start=1):
+        if len(np.unique(y[train])) < 2:
+            raise DataError("a training fold has only one class; add more labeled spam and ham")
+        batch, labels = with_context_free_copies(items, y, train, share=context_free_share, seed=seed + number)
+        model = pipeline_factory(seed=seed).fit(batch, labels)
+        scores[test] = model.predict_proba([items[i] for i in test])[:, 1]
+        alone[test] = model.predict_proba([without_context(items[i]) for i in test])[:, 1]
+        if progress:
+            progress(number, len(folds))
+    return scores, alone
 
 
 def cross_validated_scores(
@@ -48,18 +100,8 @@ def cross_validated_scores(
     pipeline_factory: Callable = build_pipeline,
     progress: Callable | None = None,
 ) -> np.ndarray:
-    """Out-of-fold spam probabilities for every item, each from a model that never saw its thread."""
-    scores = np.zeros(len(y), dtype=float)
-    folds = list(grouped_folds(y, groups, cv=cv, seed=seed))
-    for number, (train, test) in enumerate(folds, start=1):
-        if len(np.unique(y[train])) < 2:
-            raise DataError("a training fold has only one class; add more labeled spam and ham")
-        model = pipeline_factory(seed=seed)
-        model.fit([items[i] for i in train], y[train])
-        scores[test] = model.predict_proba([items[i] for i in test])[:, 1]
-        if progress:
-            progress(number, len(folds))
-    return scores
+    """Out-of-fold spam probabilities for every item (with its context), by thread-grouped folds."""
+    return cross_validate(items, y, groups, cv=cv, seed=seed, pipeline_factory=pipeline_factory, progress=progress)[0]
 
 
 def choose_thresholds(y: np.ndarray, scores: np.ndarray) -> Thresholds:
@@ -118,12 +160,17 @@ def train_model(
     if len(np.unique(y)) < 2:
         raise DataError("training data needs both spam and legitimate comments")
     cv = max(2, min(cv, int(min(np.bincount(y)))))
-    scores = cross_validated_scores(items, y, groups, cv=cv, seed=seed, progress=progress)
+    scores, alone = cross_validate(
+        items, y, groups, cv=cv, seed=seed, context_free_share=CONTEXT_FREE_SHARE, progress=progress
+    )
     thresholds = choose_thresholds(y, scores)
     figures = metrics(y, scores, thresholds)
-    pipeline = build_pipeline(seed=seed).fit(items, y)
+    batch, labels = with_context_free_copies(items, y, np.arange(len(y)), share=CONTEXT_FREE_SHARE, seed=seed)
+    pipeline = build_pipeline(seed=seed).fit(batch, labels)
     digest = data_hash(threads)
-    version = hashlib.sha256(f"{digest}:{seed}:{FORMAT_VERSION}".encode()).hexdigest()[:12]
+    # The version names what made the model: data, seed, format, and the pipeline's parameters.
+    recipe = f"{digest}:{seed}:{FORMAT_VERSION}:{CONTEXT_FREE_SHARE}:{build_pipeline(seed=seed)!r}"
+    version = hashlib.sha256(recipe.encode()).hexdigest()[:12]
     card = {
         "version": version,
         "format_version": FORMAT_VERSION,
@@ -134,6 +181,7 @@ def train_model(
         "training_data": {"threads": len(threads), "comments": int(len(y)), "spam": int(y.sum())},
         "evaluation": f"{cv}-fold cross-validation grouped by thread (StratifiedGroupKFold, seed {seed})",
         "metrics": figures,
+        "metrics_without_context": metrics(y, alone, thresholds),
         "thresholds": {"hold": thresholds.hold, "spam": thresholds.spam},
         "threshold_policy": {"hold_legit_rate": HOLD_LEGIT_RATE, "spam_legit_rate": SPAM_LEGIT_RATE},
     }

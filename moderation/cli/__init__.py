@@ -6,40 +6,13 @@ error's own code, e.g. 3 for a page without comments); wrong usage is click's ``
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
 
 import click
 
-from ..errors import ModerationError
-
-
-class CommandError(click.ClickException):
-    """A ModerationError shown as one line, keeping the error's own exit code."""
-
-    def __init__(self, error: ModerationError):
-        super().__init__(str(error))
-        self.exit_code = error.exit_code
-
-
-def reports_errors(function):
-    """Turn our exceptions, and the OS errors of files we write, into one-line messages."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except ModerationError as error:
-            raise CommandError(error) from None
-        except OSError as error:
-            target = f"{error.filename}: " if error.filename else ""
-            raise click.ClickException(f"{target}{error.strerror or error}") from None
-        except KeyboardInterrupt:
-            raise click.Abort() from None
-
-    return wrapper
+from .errors import reports_errors
 
 
 def _format_names() -> list[str]:
@@ -194,3 +167,13 @@ def card(model_path: Path | None) -> None:
     from ..model import load_model
 
     click.echo(json.dumps(load_model(model_path).card, indent=2, sort_keys=True))
+
+
+def _add_optional_commands() -> None:
+    from .service import COMMANDS as SERVICE_COMMANDS
+
+    for command in SERVICE_COMMANDS:
+        main.add_command(command)
+
+
+_add_optional_commands()

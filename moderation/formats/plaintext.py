@@ -25,6 +25,17 @@ _HEADER = re.compile(
     r"[ \t]*(?P<rest>[^\n]*)$",
     re.IGNORECASE | re.MULTILINE,
 )
+# Themes that do not number comments print "Jen says:" alone on a line. Without the number the line is
+# easily confused with prose ("The report says:"), so a name here is short, starts with a letter or
+# digit, and the layout is only used when at least two such lines exist and no numbered ones do.
+_UNNUMBERED = re.compile(
+    r"^[ \t]*(?P<name>[^\W_][^\n:]{0,50}?)[ \t]+(?:says|said|wrote)[ \t]*:[ \t]*(?P<rest>[^\n]*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_PROSE_SUBJECT = re.compile(
+    r"^(the|he|she|it|they|this|that|which|who|report|article|study|author|everyone|nobody|someone)\b",
+    re.IGNORECASE,
+)
 # Theme furniture that sits between comment text and the next header.
 _COMMENT_FURNITURE = re.compile(
     r"^\s*(reply|log in to reply|like|share|report|flag|permalink|\d+\s+likes?|reply\s*↓)\s*$",
@@ -49,7 +60,7 @@ _POST_FURNITURE = re.compile(
 
 
 def sniff(head: str) -> bool:
-    return len(_HEADER.findall(head)) >= 1
+    return bool(_HEADER.search(head)) or len(_unnumbered_headers(head)) >= 2
 
 
 def read(path: str | Path, *, encoding: str | None = None, **_: object) -> Iterator[Thread]:
@@ -68,14 +79,9 @@ def parse(text: str, *, source: str = "<page>") -> Thread:
         end = headers[index + 1].start() if index + 1 < len(headers) else len(text)
         raw = text[match.start() : end]
         body, date = _comment_body(text[match.end() : end], match.group("rest"))
+        number = match.groupdict().get("number") or str(index + 1)
         comments.append(
-            Comment(
-                body=body,
-                author=match.group("name").strip(),
-                id=match.group("number"),
-                date=date,
-                extra={"raw": raw},
-            )
+            Comment(body=body, author=match.group("name").strip(), id=number, date=date, extra={"raw": raw})
         )
     thread = Thread(post=post, comments=comments, source_format=NAME, extra={"preamble": preamble})
     thread.link_mentions()
@@ -89,6 +95,9 @@ def _comment_headers(text: str) -> list[re.Match]:
     where removed comments were, so we take the longest increasing run rather than demand 1, 2, 3.
     """
     matches = list(_HEADER.finditer(text))
+    if not matches:
+        unnumbered = _unnumbered_headers(text)
+        return unnumbered if len(unnumbered) >= 2 else []
     best: list[re.Match] = []
     run: list[re.Match] = []
     for match in matches:
@@ -98,6 +107,17 @@ def _comment_headers(text: str) -> list[re.Match]:
         if len(run) > len(best):
             best = list(run)
     return best
+
+
+def _unnumbered_headers(text: str) -> list[re.Match]:
+    found = []
+    for match in _UNNUMBERED.finditer(text):
+        name = match.group("name").strip()
+        rest = match.group("rest").strip()
+        if len(name.split()) > 6 or _PROSE_SUBJECT.match(name) or (rest and not _DATE_LINE.match(rest)):
+            continue
+        found.append(match)
+    return found
 
 
 def _comment_body(block: str, rest_of_header: str) -> tuple[str, str]:

@@ -94,6 +94,12 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     if not directory.is_dir():
         raise InputError(f"{path}: directory {directory} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    # mkstemp makes the file private (0600); give it the mode a plain open() would, or the old file's.
+    try:
+        mode_bits = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
+        os.chmod(tmp, mode_bits)
+    except OSError:
+        pass
     try:
         kwargs = {"encoding": encoding, "newline": ""} if "b" not in mode else {}
         with os.fdopen(fd, mode, **kwargs) as fh:
@@ -105,3 +111,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

@@ -1,0 +1,255 @@
+"""Load test of `moderation serve` on loopback: concurrent comment-checks, corrections, a promotion.
+
+    .venv/bin/python benchmarks/bench_service_load.py [--clients 16] [--seconds 20] [--max-requests 20000]
+
+Starts a real server (waitress, in a subprocess) on 127.0.0.1 with a fresh database, then for at most
+``--seconds`` (and at most ``--max-requests`` checks) runs ``--clients`` threads sending Akismet
+comment-checks, one thread submitting corrections, and, halfway, a `retrain --force` in another process
+whose model the server must pick up without a failed request. It prints requests per second, p50/p99
+latency, errors (must be 0), corrections stored versus sent (must be equal) and the model versions the
+replies named, then stops the server. Exit status 1 if errors or lost corrections.
+
+Only 127.0.0.1 is ever contacted. The model is trained on the small test corpus unless --model is given,
+so that the figures measure the service, not a minute of training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "fixtures" / "service"
+BLOG = "https://bench.example/"
+THANKS = "Thanks for making the web a better place."
+COMMENTS = [
+    ("Grete", "", "I rested the loaf a full day and the crumb was finally right. Thank you!"),
+    (
+        "cheap watches",
+        "http://watches.example",
+        "Buy replica watches cheap, free shipping, visit our store now",
+    ),
+    ("Lena", "", "Does the chain wax survive a wet week of commuting? Mine squeaks after rain."),
+    ("casino", "http://slots.example", "Win the jackpot with free spins and the best casino bonus today"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--max-requests", type=int, default=20_000)
+    parser.add_argument("--threads", type=int, default=32, help="server worker threads")
+    parser.add_argument("--model", type=Path, default=None, help="model to serve [default: trained on tests corpus]")
+    args = parser.parse_args()
+    python = sys.executable
+
+    with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
+        tmp = Path(tmp)
+        db = tmp / "bench.db"
+        model = args.model
+        if model is None:
+            from moderation.dataset import load_labeled_threads
+            from moderation.model import save_model
+            from moderation.training import train_model
+
+            model = tmp / "base.joblib"
+            save_model(train_model(load_labeled_threads([CORPUS]), seed=0), model)
+        from moderation.service.keys import new_key
+        from moderation.service.store import Store
+
+        key = new_key(Store(db), BLOG)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        service = [python, "-m", "moderation.service"]
+        server = subprocess.Popen(
+            [
+                *service,
+                "serve",
+                "--db",
+                str(db),
+                "--model",
+                str(model),
+                "--port",
+                str(port),
+                "--rate",
+                "0",
+                "--threads",
+                str(args.threads),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            return run(args, server, base, key, db, model, service)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)
+
+
+def run(args, server, base, key, db, model, service) -> int:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            print("server did not start", file=sys.stderr)
+            return 1
+        time.sleep(0.1)
+
+    latencies: list[float] = []
+    finished: list[float] = []
+    errors: list[str] = []
+    versions: dict[str, int] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+    sent = {"count": 0}
+    issued = {"count": 0}
+
+    def checker(worker: int) -> None:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            n = 0
+            while not stop.is_set():
+                with lock:
+                    if issued["count"] >= args.max_requests:
+                        return
+                    issued["count"] += 1
+                author, url, text = COMMENTS[(worker + n) % len(COMMENTS)]
+                n += 1
+                data = {
+                    "api_key": key,
+                    "blog": BLOG,
+                    "user_ip": f"127.0.0.{worker % 250 + 1}",
+                    "comment_author": author,
+                    "comment_author_url": url,
+                    "comment_content": f"{text} #{n}",
+                }
+                start = time.perf_counter()
+                try:
+                    reply = client.post("/1.1/comment-check", data=data)
+                except httpx.TransportError as exc:
+                    with lock:
+                        errors.append(f"transport: {exc}")
+                    continue
+                elapsed = time.perf_counter() - start
+                with lock:
+                    if reply.status_code != 200 or reply.text not in ("true", "false"):
+                        errors.append(f"{reply.status_code} {reply.text[:60]}")
+                    else:
+                        latencies.append(elapsed)
+                        finished.append(time.perf_counter())
+                        version = reply.headers.get("X-moderation-model", "?")
+                        versions[version] = versions.get(version, 0) + 1
+
+    def corrector() -> None:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            n = 0
+            while not stop.is_set():
+                author, url, text = COMMENTS[n % len(COMMENTS)]
+                endpoint = "submit-spam" if url else "submit-ham"
+                data = {
+                    "api_key": key,
+                    "blog": BLOG,
+                    "user_ip": "127.0.0.9",
+                    "comment_author": author,
+                    "comment_author_url": url,
+                    "comment_content": f"{text} (correction {n})",
+                }
+                n += 1
+                with lock:
+                    sent["count"] += 1
+                try:
+                    reply = client.post(f"/1.1/{endpoint}", data=data)
+                except httpx.TransportError as exc:
+                    with lock:
+                        errors.append(f"correction transport: {exc}")
+                    continue
+                if reply.text != THANKS:
+                    with lock:
+                        errors.append(f"correction {reply.status_code} {reply.text[:60]}")
+                time.sleep(0.02)
+
+    threads = [threading.Thread(target=checker, args=(w,)) for w in range(args.clients)]
+    threads.append(threading.Thread(target=corrector))
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    time.sleep(min(args.seconds / 3, 5))
+    retrain_started = time.perf_counter() - started
+    retrain = subprocess.run(
+        [*service, "retrain", "--db", str(db), "--base-data", str(CORPUS), "--model", str(model), "--force"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=max(args.seconds, 120),
+    )
+    retrain_done = time.perf_counter() - started
+    during = sum(1 for t in finished if started + retrain_started <= t <= started + retrain_done)
+    remaining = args.seconds - (time.perf_counter() - started)
+    end = time.monotonic() + max(remaining, 0)
+    while time.monotonic() < end and any(t.is_alive() for t in threads[:-1]):
+        time.sleep(0.05)
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    wall = time.perf_counter() - started
+
+    with sqlite3.connect(db) as check:
+        stored = check.execute("SELECT COUNT(*) FROM corrections").fetchone()[0]
+    print(f"server: waitress, {args.threads} threads; clients: {args.clients}; wall time {wall:.1f} s")
+    print(f"comment-checks answered: {len(latencies)}  ({len(latencies) / wall:.0f} requests/s)")
+    if latencies:
+        print(
+            f"latency p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
+            f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, mean {statistics.fmean(latencies) * 1000:.1f} ms"
+        )
+    before = sum(1 for t in finished if t < started + retrain_started)
+    print(
+        f"throughput before the retrain {before / retrain_started:.0f} requests/s, "
+        f"while it ran (sharing the CPUs) {during / max(retrain_done - retrain_started, 1e-9):.0f} requests/s"
+    )
+    print(f"errors: {len(errors)}" + (f"  first: {errors[:3]}" if errors else ""))
+    print(f"corrections sent {sent['count']}, stored {stored}")
+    out = retrain.stdout.strip() or retrain.stderr.strip()
+    last_line = out.splitlines()[-1] if out else ""
+    print(
+        f"retrain (in another process) from {retrain_started:.1f} s to {retrain_done:.1f} s, "
+        f"exit {retrain.returncode}: {last_line}"
+    )
+    print("replies by model version: " + ", ".join(f"{v} {n}" for v, n in versions.items()))
+    ok = not errors and stored == sent["count"] and retrain.returncode == 0 and len(versions) >= 2
+    print("OK" if ok else "FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

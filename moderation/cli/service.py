@@ -1,0 +1,266 @@
+"""Commands for the Akismet-compatible service: serve, keys, posts, retrain, models.
+
+Each is a plain click command or group; the main group adds them with ``main.add_command``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .errors import reports_errors
+
+_DB_HELP = "SQLite database of keys, posts, logged requests, corrections and models [default: {}]"
+
+
+def _default_db() -> Path:
+    from ..service.app import default_db_path
+
+    return default_db_path()
+
+
+def _open_store(db: Path | None):
+    from ..service.store import Store
+
+    if db is None:
+        db = _default_db()
+        # Only the default location is created for the user; a --db path must be somewhere that exists.
+        db.parent.mkdir(parents=True, exist_ok=True)
+    return Store(db)
+
+
+def _models_dir(db: Path | None) -> Path:
+    return (db if db is not None else _default_db()).resolve().parent / "models"
+
+
+def db_option(func):
+    return click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help=_DB_HELP.format("$MODERATION_HOME or ~/.local/share/moderation/moderation.db"),
+    )(func)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Model to serve until a retrained one is promoted [default: the shipped models/default.joblib].",
+)
+@db_option
+@click.option(
+    "--threads",
+    default=32,
+    show_default=True,
+    type=click.IntRange(1, 512),
+    help="Worker threads; requests waiting for the model are scored together, so more threads, bigger batches.",
+)
+@click.option(
+    "--hold-as",
+    type=click.Choice(["spam", "ham"]),
+    default="spam",
+    show_default=True,
+    help='Akismet answer for comments we would hold: "spam" files them in the spam queue for review.',
+)
+@click.option(
+    "--rate",
+    default=50.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Requests/second per key (0: none).",
+)
+@click.option("--burst", default=200, show_default=True, type=click.IntRange(1), help="Burst allowed per key.")
+@reports_errors
+def serve(host, port, model_path, db, threads, hold_as, rate, burst) -> None:
+    """Answer Akismet's protocol (and a JSON API) with this project's model."""
+    from ..retraining import register_base_model
+    from ..service.app import ModelHolder, ServiceApp, ServiceConfig
+    from ..service.app import serve as run
+
+    store = _open_store(db)
+    register_base_model(store, model_path)
+    holder = ModelHolder(store, base_path=str(model_path) if model_path else None)
+    app = ServiceApp(store, holder, ServiceConfig(hold_as=hold_as, rate=rate, burst=burst))
+    model = holder.current()
+    click.echo(
+        f"moderation serve: model {model.version}, database {store.path}, "
+        f"listening on http://{host}:{port}/ (Akismet API under /1.1/, JSON under /api/v1/)",
+        err=True,
+    )
+    run(app, host=host, port=port, threads=threads)
+
+
+@click.group()
+def keys() -> None:
+    """API keys, one or more per site; only their hashes are stored."""
+
+
+@keys.command("add")
+@click.argument("site")
+@db_option
+@reports_errors
+def keys_add(site: str, db: Path | None) -> None:
+    """Create a key for SITE (its URL or a name) and print it: it is shown only this once."""
+    from ..service.keys import new_key
+
+    click.echo(new_key(_open_store(db), site))
+
+
+@keys.command("list")
+@db_option
+@reports_errors
+def keys_list(db: Path | None) -> None:
+    """Active keys: site, the key's first characters, and when it was made."""
+    import datetime as dt
+
+    from ..service.keys import list_keys
+
+    for record in list_keys(_open_store(db)):
+        created = dt.datetime.fromtimestamp(record.created, dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{record.site}\t{record.hint}…\t{created} UTC")
+
+
+@keys.command("remove")
+@click.argument("key_or_site")
+@db_option
+@reports_errors
+def keys_remove(key_or_site: str, db: Path | None) -> None:
+    """Revoke one key, or every key of a site."""
+    from ..service.keys import remove_keys
+
+    count = remove_keys(_open_store(db), key_or_site)
+    click.echo(f"revoked {count} key{'s' if count != 1 else ''}")
+
+
+@click.group()
+def posts() -> None:
+    """The posts whose text comment-check uses when a request's permalink matches."""
+
+
+@posts.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "format_name", default=None, help="Input format [default: detected].")
+@click.option("--site", default="", help="Site these posts belong to (shown in logs).")
+@db_option
+@reports_errors
+def posts_import(files, format_name, site, db) -> None:
+    """Store the posts of export FILES (any format `moderation` reads) by their permalink."""
+    from ..formats import read_threads
+    from ..service.akismet import normalize_permalink
+
+    rows = []
+    skipped = 0
+    for file in files:
+        for thread in read_threads(file, format_name):
+            url = normalize_permalink(thread.post.url)
+            if not url:
+                skipped += 1
+                continue
+            rows.append((url, site, thread.post.title, thread.post.body))
+    stored = _open_store(db).put_posts(rows)
+    click.echo(f"stored {stored} posts" + (f"; skipped {skipped} without a URL" if skipped else ""))
+
+
+@click.command()
+@db_option
+@click.option(
+    "--data",
+    "extra_data",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="More labeled thread files or directories to train on (repeatable).",
+)
+@click.option(
+    "--base-data",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Replace the shipped training data (data/threads) with these.",
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The base model, as given to `serve --model`.",
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--no-promote", is_flag=True, help="Train and compare, but never promote.")
+@click.option("--force", is_flag=True, help="Promote even without held-out corrections to compare on.")
+@reports_errors
+def retrain(db, extra_data, base_data, model_path, seed, no_promote, force) -> None:
+    """Train on the shipped data plus stored corrections; promote the candidate if it is not worse."""
+    from ..retraining import retrain as run
+
+    store = _open_store(db)
+    result = run(
+        store,
+        _models_dir(db),
+        base_data=list(base_data) or None,
+        extra_data=list(extra_data),
+        base_model=model_path,
+        seed=seed,
+        promote=not no_promote,
+        force=force,
+        progress=lambda message: click.echo(message, err=True),
+    )
+    for figures, name in ((result.candidate_figures, "candidate"), (result.current_figures, "current")):
+        if figures is not None:
+            click.echo(
+                f"{name} {figures.version}: {figures.n} held-out corrections, legitimate marked spam "
+                f"{figures.blocked_legit}, spam let through {figures.missed_spam}, held {figures.held}"
+            )
+    verdict = "promoted" if result.promoted else "not promoted"
+    click.echo(f"{result.candidate} {verdict}: {result.reason}")
+
+
+@click.group(invoke_without_command=True)
+@db_option
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.pass_context
+@reports_errors
+def models(ctx: click.Context, db, model_path) -> None:
+    """List model versions with their figures; `models use VERSION` switches (or rolls back)."""
+    ctx.ensure_object(dict)
+    ctx.obj["db"] = db
+    if ctx.invoked_subcommand is not None:
+        return
+    from ..retraining import list_models
+
+    records, serving = list_models(_open_store(db), model_path)
+    if not records:
+        click.echo("no models registered yet (run `moderation retrain`)")
+        return
+    for record in records:
+        mark = "*" if record.version == serving else " "
+        held = record.metrics.get("held_out") or {}
+        cv = record.metrics.get("cv") or {}
+        figures = []
+        if held:
+            figures.append(f"held-out mistakes {held.get('mistakes')}/{held.get('n')}")
+        if "roc_auc" in cv:
+            figures.append(f"cv roc_auc {cv['roc_auc']:.3f}")
+        if "blocked_legit" in cv:
+            figures.append(f"cv legit blocked {cv['blocked_legit']:.3f}")
+        click.echo(f"{mark} {record.version}\t{record.status}\t{', '.join(figures) or '-'}")
+
+
+@models.command("use")
+@click.argument("version")
+@db_option
+@click.pass_context
+@reports_errors
+def models_use(ctx: click.Context, version: str, db) -> None:
+    """Serve VERSION from now on; running services switch on their next request."""
+    from ..retraining import use_model
+
+    record = use_model(_open_store(db or ctx.obj.get("db")), version)
+    click.echo(f"now serving {record.version} ({record.path})")
+
+
+COMMANDS = (serve, keys, posts, retrain, models)

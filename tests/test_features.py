@@ -1,0 +1,162 @@
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import (
+    check_estimator_cloneable,
+    check_estimator_repr,
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_set_params,
+)
+
+from moderation.features import (
+    AuthorFeatures,
+    CommentItem,
+    LinkFeatures,
+    PostRelatedness,
+    ShapeFeatures,
+    TextNgrams,
+    ThreadContext,
+    items_from_thread,
+)
+from moderation.thread import Comment, Post, Thread
+
+TRANSFORMERS = [
+    TextNgrams(min_df=1),
+    TextNgrams(field="author", namespace="name", min_df=1),
+    TextNgrams(namespace="char", analyzer="char_wb", ngram_range=(3, 4), min_df=1),
+    PostRelatedness(),
+    LinkFeatures(),
+    AuthorFeatures(),
+    ShapeFeatures(),
+    ThreadContext(),
+]
+IDS = ["word", "name", "char", "post", "link", "author", "shape", "context"]
+
+# The API checks of scikit-learn that do not feed numeric arrays. Our transformers take CommentItem
+# sequences, so scikit-learn skips its data checks; the tests below cover those with our own input.
+API_CHECKS = [
+    check_estimator_cloneable,
+    check_estimator_repr,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_get_params_invariance,
+    check_set_params,
+]
+
+
+@pytest.fixture(scope="module")
+def items():
+    post = Post(title="Russia withdraws from Syria", body="Putin ordered the withdrawal of Russian forces from Syria.")
+    thread = Thread(
+        post=post,
+        comments=[
+            Comment(body="Putin declared victory in Syria and quit.", author="gVOR08"),
+            Comment(body="Umm... Mission Accomplished?", author="Argon"),
+            Comment(body="@Argon: Leading from behind.", author="OzarkHillbilly"),
+            Comment(
+                body="Great web site! I'll be bookmarking it. Visit http://cheap.example.biz/loans now!!!",
+                author="best payday loans",
+                author_url="http://cheap.example.biz/product/loans-today",
+            ),
+            Comment(body="", author="C. Clavin"),
+            Comment(body="Putin ordered the withdrawal of Russian forces from Syria. http://x.example.ru", author="copy"),
+        ],
+    )
+    thread.link_mentions()
+    return items_from_thread(thread)
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=IDS)
+@pytest.mark.parametrize("check", API_CHECKS, ids=lambda c: c.__name__)
+def test_scikit_learn_api_checks(transformer, check):
+    check(type(transformer).__name__, clone(transformer))
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=IDS)
+def test_fit_transform_shape_names_and_namespaces(transformer, items):
+    fitted = clone(transformer)
+    assert fitted.fit(items) is fitted
+    out = fitted.transform(items)
+    names = fitted.get_feature_names_out()
+    assert out.shape == (len(items), len(names))
+    assert all(":" in name for name in names)
+    assert np.isfinite(out.toarray() if hasattr(out, "toarray") else out).all()
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=IDS)
+def test_fitted_transformer_pickles_and_gives_same_output(transformer, items):
+    fitted = clone(transformer).fit(items)
+    again = pickle.loads(pickle.dumps(fitted))
+    a, b = fitted.transform(items), again.transform(items)
+    a = a.toarray() if hasattr(a, "toarray") else a
+    b = b.toarray() if hasattr(b, "toarray") else b
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("transformer", [t for t in TRANSFORMERS if isinstance(t, TextNgrams | PostRelatedness)],
+                         ids=["word", "name", "char", "post"])
+def test_transform_before_fit_raises_not_fitted(transformer, items):
+    with pytest.raises(NotFittedError):
+        clone(transformer).transform(items)
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=IDS)
+def test_rejects_non_item_input(transformer):
+    with pytest.raises(TypeError, match="CommentItem"):
+        clone(transformer).fit(np.zeros((3, 2)))
+
+
+def test_invalid_parameter_is_reported_in_fit(items):
+    with pytest.raises(ValueError, match="shingle_size"):
+        PostRelatedness(shingle_size=1).fit(items)
+
+
+def _column(transformer, items, name):
+    fitted = clone(transformer).fit(items)
+    names = list(fitted.get_feature_names_out())
+    return fitted.transform(items)[:, names.index(name)]
+
+
+def test_post_relatedness_separates_on_topic_from_template(items):
+    similarity = _column(PostRelatedness(), items, "post:similarity")
+    off_topic = _column(PostRelatedness(), items, "post:off_topic")
+    assert similarity[0] > 0.2 and similarity[3] == 0
+    assert off_topic[3] == 1.0 and off_topic[0] < 0.7
+
+
+def test_copy_of_the_post_is_detected(items):
+    copied = _column(PostRelatedness(), items, "post:copied")
+    assert copied[5] == 1.0 and copied[0] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("name", "row", "expected"),
+    [
+        ("link:count", 3, np.log1p(1)),
+        ("link:author_url_deep", 3, 1.0),
+        ("link:count", 0, 0.0),
+    ],
+    ids=["link-in-body", "deep-author-url", "no-link"],
+)
+def test_link_features(items, name, row, expected):
+    assert _column(LinkFeatures(), items, name)[row] == pytest.approx(expected)
+
+
+def test_reply_context_marks_at_replies(items):
+    reply = _column(ThreadContext(), items, "context:reply")
+    assert reply.tolist() == [0, 0, 1, 0, 0, 0]
+
+
+def test_empty_comment_has_only_the_empty_shape(items):
+    assert _column(ShapeFeatures(), items, "shape:empty").tolist() == [0, 0, 0, 0, 1, 0]
+
+
+def test_item_defaults_are_usable_without_thread():
+    item = CommentItem(body="hello there")
+    out = clone(PostRelatedness()).fit([item]).transform([item])
+    assert out.shape == (1, len(PostRelatedness._NAMES))

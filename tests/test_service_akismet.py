@@ -1,0 +1,171 @@
+"""The Akismet protocol, driven by the real `akismet` client from PyPI against the app in-process."""
+
+from __future__ import annotations
+
+import akismet
+import pytest
+from fixtures.service.service_support import BLOG, akismet_client, http, make_app, model_path  # noqa: F401
+
+from moderation.service.keys import new_key
+
+SPAM = {
+    "comment_content": "Buy replica watches online cheap price, free shipping, best casino bonus, "
+    "visit our store now!!!",
+    "comment_author": "cheap watches",
+    "comment_author_url": "http://cheap-watches-outlet.example",
+    "comment_type": "comment",
+}
+HAM = {
+    "comment_content": "I rested the rye loaf a full day like you said and the crumb was finally not gummy. "
+    "Next time I will try medium rye at a lower hydration.",
+    "comment_author": "Grete",
+    "comment_type": "comment",
+}
+
+
+@pytest.fixture
+def app(tmp_path, model_path):  # noqa: F811
+    return make_app(tmp_path / "service.db", model_path)
+
+
+@pytest.fixture
+def key(app):
+    return new_key(app.store, BLOG)
+
+
+@pytest.fixture
+def client(app, key):
+    with akismet_client(app, key) as c:
+        yield c
+
+
+def test_verify_key_valid_and_invalid(app, key):
+    with akismet_client(app, key) as client:
+        assert client.verify_key() is True
+        assert client.verify_key("0" * 32, BLOG) is False
+        assert client.verify_key("not-a-key", BLOG) is False
+
+
+def test_comment_check_spam_and_legitimate(client, app):
+    spam = client.comment_check(user_ip="203.0.113.9", **SPAM)
+    ham = client.comment_check(user_ip="198.51.100.4", **HAM)
+    assert spam in (akismet.CheckResponse.SPAM, akismet.CheckResponse.DISCARD)
+    assert ham == akismet.CheckResponse.HAM
+    assert app.store.count_requests() == 2
+
+
+def test_submit_spam_and_ham_store_corrections(client, app):
+    assert client.submit_spam(user_ip="203.0.113.9", **SPAM) is True
+    assert client.submit_ham(user_ip="198.51.100.4", **HAM) is True
+    stored = app.store.corrections()
+    assert [(c.label, c.author) for c in stored] == [("spam", "cheap watches"), ("ham", "Grete")]
+    assert stored[0].author_ip == "203.0.113.9"
+
+
+def test_bad_key_raises_the_clients_key_error(app):
+    client = akismet_client(app, "f" * 32)
+    with pytest.raises(akismet.APIKeyError):
+        client.comment_check(user_ip="203.0.113.9", **HAM)
+    with pytest.raises(akismet.APIKeyError), akismet_client(app, "f" * 32):
+        pass  # the context manager verifies the key on entry
+
+
+def test_bad_key_answers_invalid_with_debug_help(app):
+    reply = http(app).post("/1.1/comment-check", data={"api_key": "nope", "blog": BLOG, "user_ip": "1.2.3.4"})
+    assert (reply.status_code, reply.text) == (200, "invalid")
+    assert reply.headers["X-akismet-debug-help"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            {
+                "comment_author": "akismet-guaranteed-spam",
+                **{k: v for k, v in HAM.items() if k != "comment_author"},
+            },
+            "true",
+        ),
+        ({"comment_author_email": "akismet-guaranteed-spam@example.com", **HAM}, "true"),
+        ({"user_role": "administrator", **SPAM}, "false"),
+        ({"honeypot_field_name": "hp_url", "hp_url": "http://bot.example", **HAM}, "true"),
+        ({"honeypot_field_name": "hp_url", "hp_url": "", **HAM}, "false"),
+    ],
+    ids=[
+        "guaranteed-spam-author",
+        "guaranteed-spam-email",
+        "administrator-is-ham",
+        "honeypot-filled",
+        "honeypot-empty",
+    ],
+)
+def test_documented_test_values(app, key, fields, expected):
+    reply = http(app).post("/1.1/comment-check", data={"api_key": key, "blog": BLOG, "user_ip": "1.2.3.4", **fields})
+    assert (reply.status_code, reply.text) == (200, expected)
+
+
+def test_honeypot_spam_is_discardable(app, key):
+    data = {"api_key": key, "blog": BLOG, "user_ip": "1.2.3.4", "honeypot_field_name": "hp", "hp": "x", **HAM}
+    reply = http(app).post("/1.1/comment-check", data=data)
+    assert reply.headers["X-akismet-pro-tip"] == "discard"
+
+
+def test_key_in_host_prefix_as_wordpress_sends_it(app, key):
+    data = {"blog": BLOG, "user_ip": "1.2.3.4", **HAM}
+    reply = http(app, host=f"{key}.rest.akismet.com").post("/1.1/comment-check", data=data)
+    assert (reply.status_code, reply.text) == (200, "false")
+
+
+def test_unknown_fields_are_ignored(app, key):
+    data = {
+        "api_key": key,
+        "blog": BLOG,
+        "user_ip": "1.2.3.4",
+        "POST_akismet_nonce": "x",
+        "SERVER_NAME": "b",
+        **HAM,
+    }
+    assert http(app).post("/1.1/comment-check", data=data).text == "false"
+
+
+def test_every_check_is_logged_with_model_version(app, key):
+    data = {"api_key": key, "blog": BLOG, "user_ip": "1.2.3.4", **SPAM}
+    reply = http(app).post("/1.1/comment-check", data=data)
+    logged = app.store.get_request(int(reply.headers["X-moderation-request-id"]))
+    assert logged["model_version"] == app.models.current().version == reply.headers["X-moderation-model"]
+    assert logged["content"] == SPAM["comment_content"]
+    assert logged["verdict"] == reply.headers["X-moderation-verdict"]
+
+
+def test_known_post_is_used_for_its_permalink(app, key):
+    app.store.put_post("https://crumbnotes.example/rye", title="Rye", body="Rye loaf hydration and resting.")
+    data = {
+        "api_key": key,
+        "blog": BLOG,
+        "user_ip": "1.2.3.4",
+        "permalink": "https://CRUMBNOTES.example/rye/#c",
+        **HAM,
+    }
+    reply = http(app).post("/1.1/comment-check", data=data)
+    assert app.store.get_request(int(reply.headers["X-moderation-request-id"]))["post_known"] is True
+
+
+@pytest.mark.parametrize(("hold_as", "expected"), [("spam", "true"), ("ham", "false")], ids=["as-spam", "as-ham"])
+def test_held_comment_answer_follows_hold_as(tmp_path, model_path, hold_as, expected):  # noqa: F811
+    from moderation.service import akismet as protocol
+
+    answer = protocol.check_answer("hold", 0.6, spam_threshold=0.8, hold_as=hold_as)
+    assert answer.body == expected
+    assert "X-akismet-pro-tip" not in dict(answer.headers)
+
+
+@pytest.mark.parametrize(
+    ("verdict", "score", "discard"),
+    [("spam", 0.99, True), ("spam", 0.81, False), ("approve", 0.1, False)],
+    ids=["blatant", "just-spam", "approve"],
+)
+def test_discard_only_well_past_spam_threshold(verdict, score, discard):
+    from moderation.service import akismet as protocol
+
+    answer = protocol.check_answer(verdict, score, spam_threshold=0.8, hold_as="spam")
+    assert (dict(answer.headers).get("X-akismet-pro-tip") == "discard") is discard

@@ -1,0 +1,265 @@
+"""The JSON API, hostile requests (always 4xx, never 5xx), rate limits and the hot model swap."""
+
+from __future__ import annotations
+
+import pytest
+from fixtures.service.service_support import BLOG, http, make_app, model_path  # noqa: F401
+
+from moderation.service.keys import new_key
+
+
+@pytest.fixture
+def app(tmp_path, model_path):  # noqa: F811
+    return make_app(tmp_path / "service.db", model_path, rate=1000, burst=1000)
+
+
+@pytest.fixture
+def key(app):
+    return new_key(app.store, BLOG)
+
+
+@pytest.fixture
+def api(app, key):
+    client = http(app)
+    client.headers["Authorization"] = f"Bearer {key}"
+    return client
+
+
+def test_health_names_the_model(api, app):
+    reply = api.get("/api/v1/health")
+    assert reply.json() == {"status": "ok", "model_version": app.models.current().version}
+
+
+def test_score_one_comment_with_post_text(api):
+    reply = api.post(
+        "/api/v1/score",
+        json={
+            "post": {
+                "title": "Rye",
+                "body": "A dense rye loaf, rested a day.",
+                "url": "https://b.example/rye",
+            },
+            "comment": {
+                "body": "Cheap replica watches, casino bonus, visit now",
+                "author_url": "http://x.example",
+            },
+        },
+    )
+    assert reply.status_code == 200
+    result = reply.json()
+    assert set(result) >= {"score", "verdict", "reasons", "model_version", "request_id"}
+    assert result["verdict"] in ("approve", "hold", "spam")
+    assert 0.0 <= result["score"] <= 1.0
+
+
+def test_batch_scores_a_thread_in_order(api):
+    comments = [
+        {"id": "a", "author": "Lena", "body": "Does the wax survive rain?"},
+        {"id": "b", "author": "Ruben", "parent": "a", "body": "@Lena: yes, mostly; re-wax sooner."},
+        {"id": "c", "author": "loans", "body": "Payday loans approved in minutes, apply online today"},
+    ]
+    reply = api.post("/api/v1/score-batch", json={"post": "Waxing a bicycle chain", "comments": comments})
+    assert reply.status_code == 200
+    assert [r["id"] for r in reply.json()["results"]] == ["a", "b", "c"]
+
+
+def test_stored_post_is_used_by_permalink(api, app):
+    assert api.post("/api/v1/posts", json={"url": "https://b.example/rye/", "title": "Rye", "body": "x"}).json() == {
+        "stored": 1
+    }
+    reply = api.post("/api/v1/score", json={"permalink": "https://b.example/rye", "comment": {"body": "Nice loaf"}})
+    assert reply.json()["post_known"] is True
+
+
+def test_logged_request_can_be_explained_later_by_its_site_only(api, app):
+    request_id = api.post("/api/v1/score", json={"comment": {"body": "hello there"}}).json()["request_id"]
+    logged = api.get(f"/api/v1/requests/{request_id}").json()
+    assert logged["model_version"] == app.models.current().version
+    other = http(app)
+    other.headers["Authorization"] = f"Bearer {new_key(app.store, 'https://other.example/')}"
+    assert other.get(f"/api/v1/requests/{request_id}").status_code == 404
+
+
+def test_json_correction_is_stored(api, app):
+    reply = api.post("/api/v1/corrections", json={"label": "spam", "comment": {"body": "buy pills"}})
+    assert reply.status_code == 200
+    assert [c.label for c in app.store.corrections()] == ["spam"]
+
+
+HOSTILE = [
+    ("post", "/1.1/comment-check", {"content": b"a=" + b"x" * 300_000}, 413),
+    (
+        "post",
+        "/1.1/comment-check",
+        {"content": b"blog=\xff\xfe", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+        400,
+    ),
+    ("post", "/1.1/comment-check", {"content": b"blog=%ff%fe&user_ip=1"}, 400),
+    ("post", "/1.1/comment-check", {"content": b"blog=x&blog_charset=klingon"}, 400),
+    ("post", "/1.1/comment-check", {"content": b"a=1", "headers": {"Content-Type": "text/xml"}}, 415),
+    ("post", "/1.1/comment-check", {"content": b"&".join(b"f%d=1" % i for i in range(600))}, 400),
+    ("get", "/1.1/comment-check", {}, 405),
+    ("post", "/1.1/nope", {}, 404),
+    (
+        "post",
+        "/api/v1/score",
+        {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
+        401,
+    ),
+    ("post", "/api/v1/score", {"content": b"x" * (5 * 1024 * 1024)}, 401),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    HOSTILE,
+    ids=[
+        "oversized-form",
+        "raw-non-ascii",
+        "bad-utf8-escapes",
+        "unknown-charset",
+        "wrong-content-type",
+        "too-many-fields",
+        "wrong-method",
+        "unknown-endpoint",
+        "json-without-key",
+        "oversized-json-without-key",
+    ],
+)
+def test_hostile_requests_get_4xx(app, method, path, kwargs, status):
+    reply = getattr(http(app), method)(path, **kwargs)
+    assert reply.status_code == status
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b"{not json", {}, 400),
+        (b'"a string"', {}, 400),
+        (b"\xff\xfe{}", {}, 400),
+        (b'{"comment": {"body": 12}}', {}, 400),
+        (b'{"comment": "text"}', {}, 400),
+        (b'{"comment": {"body": "x", "author": ["a"]}}', {}, 400),
+        (b'{"comment": {"body": "x"}, "post": 5}', {}, 400),
+        (b"x" * (5 * 1024 * 1024), {}, 413),
+        (b"{}", {"Content-Type": "text/plain"}, 415),
+        (b"{}", {"Content-Length": "abc"}, 400),
+    ],
+    ids=[
+        "not-json",
+        "not-an-object",
+        "bad-utf8",
+        "body-not-string",
+        "comment-not-object",
+        "author-not-string",
+        "post-wrong-type",
+        "oversized",
+        "wrong-type",
+        "bad-length",
+    ],
+)
+def test_hostile_json_with_a_good_key_gets_4xx(api, body, headers, status):
+    reply = api.post("/api/v1/score", content=body, headers={"Content-Type": "application/json", **headers})
+    assert reply.status_code == status
+    assert "error" in reply.json()
+
+
+def test_hostile_batch_gets_4xx(api):
+    assert api.post("/api/v1/score-batch", json={"comments": []}).status_code == 400
+    assert api.post("/api/v1/score-batch", json={"comments": [{"body": "x"}] * 1001}).status_code == 413
+
+
+@pytest.mark.parametrize("field", ["blog", "user_ip"], ids=["no-blog", "no-user-ip"])
+def test_missing_required_field_is_400_with_debug_help(app, key, field):
+    data = {"api_key": key, "blog": BLOG, "user_ip": "1.2.3.4", "comment_content": "hi"}
+    del data[field]
+    reply = http(app).post("/1.1/comment-check", data=data)
+    assert reply.status_code == 400
+    assert field in reply.headers["X-akismet-debug-help"]
+
+
+def test_flood_from_one_key_is_rate_limited(tmp_path, model_path):  # noqa: F811
+    app = make_app(tmp_path / "flood.db", model_path, rate=1, burst=5)
+    key = new_key(app.store, BLOG)
+    client = http(app)
+    data = {"api_key": key, "blog": BLOG, "user_ip": "1.2.3.4", "comment_content": "hello"}
+    statuses = [client.post("/1.1/comment-check", data=data).status_code for _ in range(8)]
+    assert statuses[:5] == [200] * 5
+    assert 429 in statuses[5:]
+    limited = client.post("/1.1/comment-check", data=data)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    # Another site's key has its own bucket.
+    other = {**data, "api_key": new_key(app.store, "https://other.example/")}
+    assert client.post("/1.1/comment-check", data=other).status_code == 200
+
+
+def test_key_guessing_is_rate_limited_per_address(tmp_path, model_path):  # noqa: F811
+    app = make_app(tmp_path / "guess.db", model_path, rate=10, burst=10)
+    client = http(app)
+    statuses = [client.post("/1.1/verify-key", data={"key": f"{i:032x}", "blog": BLOG}).status_code for i in range(40)]
+    assert statuses[0] == 200 and statuses[-1] == 429
+
+
+def test_revoked_key_is_invalid(app, key):
+    from moderation.service.keys import remove_keys
+
+    remove_keys(app.store, key)
+    reply = http(app).post("/1.1/verify-key", data={"key": key, "blog": BLOG})
+    assert reply.text == "invalid"
+
+
+def test_promoted_model_is_picked_up_without_restart(app, api, model_path, tmp_path):  # noqa: F811
+    from moderation.model import load_model, save_model
+
+    bundle = load_model(model_path)
+    bundle.card["version"] = "swapped-in"
+    save_model(bundle, tmp_path / "other.joblib")
+    app.store.add_model("swapped-in", str(tmp_path / "other.joblib"), status="candidate", metrics={})
+    before = api.get("/api/v1/health").json()["model_version"]
+    app.store.activate_model("swapped-in")
+    # The request that notices the new pointer is answered at once, by the model already loaded.
+    assert api.get("/api/v1/health").status_code == 200
+    app.models.refresh()
+    assert before != "swapped-in"
+    assert api.get("/api/v1/health").json()["model_version"] == "swapped-in"
+
+
+def test_unloadable_promoted_model_keeps_the_old_one_serving(app, api, tmp_path):
+    broken = tmp_path / "broken.joblib"
+    broken.write_bytes(b"not a model")
+    app.store.add_model("broken", str(broken), status="candidate", metrics={})
+    before = api.get("/api/v1/health").json()["model_version"]
+    app.store.activate_model("broken")
+    app.models.refresh()
+    assert api.get("/api/v1/health").json()["model_version"] == before
+
+
+def test_no_request_fails_while_a_model_is_swapped_in(app, key, model_path, tmp_path):  # noqa: F811
+    import threading
+
+    from moderation.model import load_model, save_model
+
+    bundle = load_model(model_path)
+    bundle.card["version"] = "under-load"
+    save_model(bundle, tmp_path / "under-load.joblib")
+    app.store.add_model("under-load", str(tmp_path / "under-load.joblib"), status="candidate", metrics={})
+    data = {"api_key": key, "blog": BLOG, "user_ip": "1.2.3.4", "comment_content": "Nice write-up, thanks"}
+    seen: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        with http(app) as c:
+            for _ in range(25):
+                reply = c.post("/1.1/comment-check", data=data)
+                with lock:
+                    seen.append((reply.status_code, reply.headers.get("X-moderation-model", "")))
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    app.store.activate_model("under-load")
+    for t in threads:
+        t.join()
+    app.models.refresh()
+    assert {status for status, _ in seen} == {200}
+    assert http(app).post("/1.1/comment-check", data=data).headers["X-moderation-model"] == "under-load"

@@ -1,0 +1,154 @@
+"""The store: keys hashed, settings durable, and no acknowledged correction lost to a kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fixtures.service.service_support import BLOG, model_path  # noqa: F401
+
+from moderation.errors import InputError
+from moderation.service.keys import hash_key, new_key, remove_keys, site_for_key
+from moderation.service.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(tmp_path / "s.db")
+
+
+def test_keys_are_stored_hashed(store, tmp_path):
+    key = new_key(store, BLOG)
+    assert site_for_key(store, key) == BLOG
+    raw = (tmp_path / "s.db").read_bytes() + (tmp_path / "s.db-wal").read_bytes()
+    assert key.encode() not in raw
+    assert hash_key(key).encode() in raw
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "two words"], ids=["empty", "blank", "spaces"])
+def test_bad_site_name_is_refused(store, bad):
+    with pytest.raises(InputError):
+        new_key(store, bad)
+
+
+def test_remove_unknown_key_is_one_line_error(store):
+    with pytest.raises(InputError, match="no active key"):
+        remove_keys(store, "https://nobody.example/")
+
+
+def test_database_is_in_wal_mode_with_full_sync(store):
+    db = store._connection()
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_not_a_database_is_an_input_error(tmp_path):
+    bogus = tmp_path / "bogus.db"
+    bogus.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(InputError):
+        Store(bogus)
+
+
+def test_missing_directory_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        Store(tmp_path / "nope" / "s.db")
+
+
+def test_activate_unknown_model_is_refused(store):
+    with pytest.raises(InputError):
+        store.activate_model("nope")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_acknowledged_corrections_survive_kill_9(tmp_path, model_path):  # noqa: F811
+    """A real waitress server in a subprocess, killed with SIGKILL while corrections pour in."""
+    db = tmp_path / "durable.db"
+    key = new_key(Store(db), BLOG)
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "moderation.service",
+            "serve",
+            "--db",
+            str(db),
+            "--model",
+            str(model_path),
+            "--port",
+            str(port),
+            "--rate",
+            "0",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.stderr.read().decode()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+
+        def submit(worker: int) -> None:
+            with httpx.Client(base_url=base, timeout=5) as client:
+                for n in range(1000):
+                    if stop.is_set():
+                        return
+                    text = f"correction {worker}-{n}"
+                    data = {"api_key": key, "blog": BLOG, "user_ip": "10.0.0.1", "comment_content": text}
+                    try:
+                        reply = client.post("/1.1/submit-spam", data=data)
+                    except httpx.TransportError:
+                        return
+                    if reply.text == "Thanks for making the web a better place.":
+                        with lock:
+                            acknowledged.append(text)
+
+        workers = [threading.Thread(target=submit, args=(w,)) for w in range(4)]
+        for w in workers:
+            w.start()
+        while len(acknowledged) < 40 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+        stop.set()
+        for w in workers:
+            w.join(timeout=10)
+    finally:
+        stop.set()
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=10)
+        server.stderr.close()
+
+    assert len(acknowledged) >= 40
+    with sqlite3.connect(db) as check:
+        stored = {row[0] for row in check.execute("SELECT content FROM corrections")}
+    assert set(acknowledged) <= stored
