@@ -30,6 +30,14 @@ class Moderator:
 
     def __init__(self, bundle: ModelBundle):
         self.bundle = bundle
+        self._feature_names = None
+
+    @property
+    def feature_names(self):
+        """The model's feature names, built once: building them sorts every vocabulary."""
+        if self._feature_names is None:
+            self._feature_names = self.bundle.pipeline.named_steps["features"].get_feature_names_out()
+        return self._feature_names
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Moderator:
@@ -63,7 +71,7 @@ class Moderator:
         matrix = pipeline.named_steps["features"].transform(list(items))
         scores = pipeline.named_steps["classifier"].predict_proba(matrix)[:, 1]
         if explain:
-            contrib, names, raw = contributions(pipeline, matrix)
+            contrib, names, raw = contributions(pipeline, matrix, self.feature_names)
         decisions = []
         for row, (comment, score) in enumerate(zip(comments, scores, strict=True)):
             verdict = self.thresholds.verdict(float(score))

@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import DataError, ModerationError
 from .features import CommentItem, items_from_thread
-from .formats.source import read_text
+from .formats import read_threads
 from .thread import LABELS, Thread
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "threads"
@@ -30,38 +30,21 @@ def thread_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def load_labeled_threads(paths: Iterable[str | Path] | None = None) -> list[Thread]:
-    """Read labeled threads from our JSON files (one thread per file, or one per line in ``.jsonl``)."""
+    """Threads with labeled comments from any format the readers know (our JSON threads by default).
+
+    Labels come from each format: ``label`` in our JSON/JSONL/CSV, the moderator's status in a
+    WordPress or Disqus export. Threads without a single labeled comment are left out.
+    """
     files = thread_files(paths if paths is not None else [DEFAULT_DATA_DIR])
     threads = []
     for file in files:
-        text = read_text(file, max_bytes=500 * 1024 * 1024)
-        records = _json_records(text, file)
-        for index, record in enumerate(records, start=1):
-            try:
-                thread = Thread.from_dict(record)
-            except (TypeError, AttributeError) as exc:
-                raise DataError(f"{file}: thread {index} is not in our thread format ({exc})") from None
+        for index, thread in enumerate(read_threads(file), start=1):
             thread.id = thread.id or f"{file.stem}:{index}"
-            for comment in thread.comments:
-                if comment.label not in LABELS:
-                    raise DataError(
-                        f"{file}: thread {thread.id!r} comment {comment.id!r} has label {comment.label!r}; "
-                        f"expected one of {', '.join(LABELS)}"
-                    )
-            threads.append(thread)
+            if any(comment.label is not None for comment in thread.comments):
+                threads.append(thread)
     if not threads:
-        raise DataError("no labeled threads found in " + ", ".join(str(f) for f in files))
+        raise DataError("no labeled comments found in " + ", ".join(str(f) for f in files))
     return threads
-
-
-def _json_records(text: str, file: Path) -> list[dict]:
-    try:
-        if file.suffix == ".jsonl":
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{file}: invalid JSON on line {exc.lineno}: {exc.msg}") from None
-    return data if isinstance(data, list) else [data]
 
 
 def training_arrays(threads: Sequence[Thread]) -> tuple[list[CommentItem], np.ndarray, np.ndarray]:

@@ -59,18 +59,22 @@ _BLOCKS = {
 }
 
 
-def contributions(pipeline: Pipeline, matrix) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+def contributions(
+    pipeline: Pipeline, matrix, names: np.ndarray | None = None
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """Per-item, per-feature contributions to the decision value; also feature names and raw values.
 
-    ``matrix`` is the output of the pipeline's ``features`` step for the items. For a linear model the
-    decision value is the intercept plus the sum of these contributions, so they account for the
-    whole score.
+    ``matrix`` is the output of the pipeline's ``features`` step for the items; ``names`` its feature
+    names, when the caller has them already (building them sorts every vocabulary: 120 ms of the
+    165 ms it took to score one comment). For a linear model the decision value is the intercept
+    plus the sum of these contributions, so they account for the whole score.
     """
     features = pipeline.named_steps["features"]
     matrix = sp.csr_matrix(matrix)
     coef = np.asarray(linear_model(pipeline).coef_).ravel()
     contrib = matrix.multiply(coef).tocsr()
-    names = features.get_feature_names_out()
+    if names is None:
+        names = features.get_feature_names_out()
     raw = _raw_signal_values(features, matrix, names)
     return contrib, names, raw
 

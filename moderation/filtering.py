@@ -10,7 +10,7 @@ from pathlib import Path
 from .api import Moderator
 from .decisions import Decision
 from .errors import InputError
-from .formats import detect_format, module_for, read_threads, write_threads
+from .formats import detect_format, marks_spam, read_threads, write_threads
 from .thread import Thread
 
 
@@ -52,6 +52,18 @@ def default_spam_output(output: str | Path) -> Path:
     return output.with_name(f"{output.stem}.spam{output.suffix}")
 
 
+def _spam_copy_format(name: str, marks: bool, spam_output: Path) -> str:
+    """The format of the spam-only copy.
+
+    Formats that remove spam write it in their own format. Exports that mark spam in place are
+    patched copies of their source file, so a "spam only" export cannot be cut from them: the copy
+    is written as JSON Lines (or CSV/JSON, by its extension), which every reader here reads back.
+    """
+    if not marks:
+        return name
+    return {".csv": "csv", ".json": "json"}.get(spam_output.suffix.lower(), "jsonl")
+
+
 def filter_path(
     path: str | Path,
     output: str | Path,
@@ -64,50 +76,51 @@ def filter_path(
 ) -> FilterSummary:
     """Write the file's threads without spam (or with spam marked, for formats that can) to ``output``.
 
-    Nothing is dropped silently: in formats that remove spam (plain text, HTML), the removed comments
-    go to ``spam_output`` (by default ``<output>.spam<ext>``); formats that mark spam in place
-    (WordPress, Disqus, JSON) keep every comment, and ``spam_output`` then gets a copy of the spam only.
-    Both files are written atomically, the spam file first, so a failure never leaves a clean file
-    whose removed comments were written nowhere.
+    Nothing is dropped silently. Formats that remove spam (plain text, HTML) write the removed
+    comments to ``spam_output``, by default ``<output>.spam<ext>``; exports that mark spam in place
+    (WordPress, Disqus, JSON, CSV) keep every comment, and ``spam_output``, when given, gets a copy of
+    the spam. Threads stream from reader to writer, so a large export never sits in memory; only the
+    spam copies are kept until the end. Both files are written atomically, and the input is never
+    touched, so a failure half-way loses nothing.
     """
     path, output = Path(path), Path(output)
     if output.resolve() == path.resolve():
         raise InputError(f"{output}: refusing to overwrite the input; write the filtered thread elsewhere")
     name = input_format or detect_format(path)
-    module = module_for(name)
-    marks = bool(getattr(module, "MARKS_SPAM", False))
+    marks = marks_spam(name)
+    explicit_spam_output = spam_output is not None
     if spam_output is None and not marks:
         spam_output = default_spam_output(output)
-    summary = FilterSummary(
-        output=str(output), spam_output=str(spam_output) if spam_output else None, marked_in_place=marks
-    )
+    summary = FilterSummary(output=str(output), spam_output=None, marked_in_place=marks)
+    spam_threads: list[Thread] = []
 
-    scored: list[tuple[Thread, Thread]] = []
-    for thread, decisions in score_path(path, moderator, input_format=name, explain=False, **read_options):
-        summary.threads += 1
-        spam_ids: set[str] = set()
-        for comment, decision in zip(thread.comments, decisions, strict=True):
-            comment.score = decision.score
-            comment.verdict = decision.verdict
-            summary.empty += comment.is_empty
-            if decision.verdict == "spam":
-                summary.removed += 1
-                spam_ids.add(comment.id)
-            elif decision.verdict == "hold":
-                summary.held += 1
-                summary.held_positions.append(comment.id)
-            else:
-                summary.kept += 1
-        scored.append((thread, spam_ids))
-        if progress:
-            progress(len(thread.comments))
+    def filtered() -> Iterator[Thread]:
+        for thread, decisions in score_path(path, moderator, input_format=name, explain=False, **read_options):
+            summary.threads += 1
+            spam_ids: set[str] = set()
+            for comment, decision in zip(thread.comments, decisions, strict=True):
+                comment.score = decision.score
+                comment.verdict = decision.verdict
+                summary.empty += comment.is_empty
+                if decision.verdict == "spam":
+                    summary.removed += 1
+                    spam_ids.add(comment.id)
+                elif decision.verdict == "hold":
+                    summary.held += 1
+                    summary.held_positions.append(comment.id)
+                else:
+                    summary.kept += 1
+            if spam_ids:
+                spam_threads.append(_only(thread, spam_ids, keep=True))
+            if progress:
+                progress(len(thread.comments))
+            yield thread if marks else _only(thread, spam_ids, keep=False)
 
-    if spam_output:
-        write_threads((_only(thread, spam_ids, keep=True) for thread, spam_ids in scored), spam_output, name)
-    if marks:
-        write_threads((thread for thread, _ in scored), output, name)
-    else:
-        write_threads((_only(thread, spam_ids, keep=False) for thread, spam_ids in scored), output, name)
+    write_threads(filtered(), output, name)
+    if spam_output is not None and (spam_threads or explicit_spam_output):
+        spam_output = Path(spam_output)
+        write_threads(spam_threads, spam_output, _spam_copy_format(name, marks, spam_output))
+        summary.spam_output = str(spam_output)
     return summary
 
 

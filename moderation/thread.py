@@ -100,26 +100,6 @@ class Thread:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> Thread:
-        """Build a Thread from the dict shape used by our JSON files (see ``data/README.md``)."""
-        post = Post(**{k: v for k, v in (data.get("post") or {}).items() if k in _POST_FIELDS})
-        comments = []
-        for raw in data.get("comments") or []:
-            values = {k: v for k, v in raw.items() if k in _COMMENT_FIELDS}
-            values["body"] = values.get("body") or ""
-            if values.get("parent") is not None:
-                values["parent"] = str(values["parent"])
-            if values.get("id") is not None:
-                values["id"] = str(values["id"])
-            comments.append(Comment(**values))
-        extra = {k: v for k, v in data.items() if k not in ("post", "comments", "id", "extra")}
-        extra.update(data.get("extra") or {})
-        return cls(post=post, comments=comments, id=str(data.get("id") or ""), extra=extra)
-
-
-_POST_FIELDS = {f for f in Post.__dataclass_fields__}
-_COMMENT_FIELDS = {f for f in Comment.__dataclass_fields__} - {"position"}
 
 _MENTION = re.compile(r"^\s*@\s*([^:,\n]{1,60}?)\s*[:,]", re.UNICODE)
 _MENTION_LOOSE = re.compile(r"^\s*@(\S{1,40})", re.UNICODE)

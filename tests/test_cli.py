@@ -121,3 +121,22 @@ def test_train_writes_model_and_card(runner, tmp_path, small_corpus_paths):
     assert result.exit_code == 0, result.output
     assert out.exists() and (tmp_path / "m.card.json").exists()
     assert "mcc" in result.stdout and "blocked_legit" in result.stdout
+
+
+def test_filter_marks_spam_in_a_wordpress_export_and_copies_it_as_jsonl(runner, model_path, tmp_path):
+    export = Path(__file__).resolve().parent / "fixtures" / "formats" / "wordpress-1.2.xml"
+    out, spam = tmp_path / "clean.xml", tmp_path / "spam.jsonl"
+    result = runner.invoke(
+        main, ["filter", str(export), "-o", str(out), "--spam-out", str(spam), "--model", str(model_path)]
+    )
+    assert result.exit_code == 0, result.output
+    before = [c for t in read_threads(export) for c in t.comments]
+    after = [c for t in read_threads(out) for c in t.comments]
+    assert [c.id for c in after] == [c.id for c in before]  # nothing removed from an export
+    marked = {c.id for c in after if c.extra.get("approved") == "spam"} - {
+        c.id for c in before if c.extra.get("approved") == "spam"
+    }
+    copied = [c for t in read_threads(spam) for c in t.comments]
+    assert marked, "the fixture has spam the model should mark"
+    assert {c.id for c in copied} >= marked
+    assert "marked spam" in result.stderr

@@ -64,7 +64,9 @@ def items():
                 author_url="http://cheap.example.biz/product/loans-today",
             ),
             Comment(body="", author="C. Clavin"),
-            Comment(body="Putin ordered the withdrawal of Russian forces from Syria. http://x.example.ru", author="copy"),
+            Comment(
+                body="Putin ordered the withdrawal of Russian forces from Syria. http://x.example.ru", author="copy"
+            ),
         ],
     )
     thread.link_mentions()
@@ -98,8 +100,11 @@ def test_fitted_transformer_pickles_and_gives_same_output(transformer, items):
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("transformer", [t for t in TRANSFORMERS if isinstance(t, TextNgrams | PostRelatedness)],
-                         ids=["word", "name", "char", "post"])
+@pytest.mark.parametrize(
+    "transformer",
+    [t for t in TRANSFORMERS if isinstance(t, TextNgrams | PostRelatedness)],
+    ids=["word", "name", "char", "post"],
+)
 def test_transform_before_fit_raises_not_fitted(transformer, items):
     with pytest.raises(NotFittedError):
         clone(transformer).transform(items)

@@ -7,8 +7,8 @@ import sklearn
 
 from moderation.dataset import data_hash, load_labeled_threads, training_arrays
 from moderation.decisions import Thresholds
-from moderation.errors import DataError, ModelError
-from moderation.model import FORMAT_VERSION, ModelVersionWarning, card_path, load_model, save_model
+from moderation.errors import ModelError, ModerationError
+from moderation.model import FORMAT_VERSION, ModelVersionWarning, card_path, load_model
 from moderation.training import choose_thresholds, grouped_folds, metrics, train_model
 
 
@@ -30,9 +30,7 @@ def test_small_model_separates_spam_from_ham(fitted_bundle):
 def test_training_is_reproducible(small_corpus, fitted_bundle):
     again = train_model(small_corpus, seed=0, cv=3)
     items, _, _ = training_arrays(small_corpus[:2])
-    np.testing.assert_array_equal(
-        again.pipeline.predict_proba(items), fitted_bundle.pipeline.predict_proba(items)
-    )
+    np.testing.assert_array_equal(again.pipeline.predict_proba(items), fitted_bundle.pipeline.predict_proba(items))
     assert again.version == fitted_bundle.version
 
 
@@ -89,7 +87,7 @@ def test_unusable_model_file_is_a_model_error(tmp_path, content, message):
 def test_unknown_label_names_the_comment(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"id": "t", "post": {}, "comments": [{"id": "c1", "body": "x", "label": "maybe"}]}))
-    with pytest.raises(DataError, match="comment 'c1' has label 'maybe'"):
+    with pytest.raises(ModerationError, match=r"comments\[0\]: label 'maybe' is not one of ham, spam"):
         load_labeled_threads([bad])
 
 
@@ -104,8 +102,9 @@ def test_thresholds_keep_the_legitimate_share_held_small():
     assert 0.5 <= thresholds.spam <= 0.95 and 0.3 <= thresholds.hold <= thresholds.spam
 
 
-@pytest.mark.parametrize(("score", "verdict"), [(0.1, "approve"), (0.5, "hold"), (0.9, "spam")],
-                         ids=["approve", "hold", "spam"])
+@pytest.mark.parametrize(
+    ("score", "verdict"), [(0.1, "approve"), (0.5, "hold"), (0.9, "spam")], ids=["approve", "hold", "spam"]
+)
 def test_verdicts(score, verdict):
     assert Thresholds(hold=0.4, spam=0.8).verdict(score) == verdict
 

@@ -16,7 +16,11 @@ def test_reads_post_and_comments(garden_page):
     assert thread.post.author == "Ruth Okonkwo"
     assert "Brandywines had split" in thread.post.body
     assert [c.author for c in thread.comments] == [
-        "Sam Whitfield", "Kezia", "Marta Lind", "bestcheapessays online", "Sam Whitfield",
+        "Sam Whitfield",
+        "Kezia",
+        "Marta Lind",
+        "bestcheapessays online",
+        "Sam Whitfield",
     ]
     assert [c.position for c in thread.comments] == [1, 2, 3, 4, 5]
 

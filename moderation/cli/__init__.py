@@ -36,6 +36,39 @@ input_format_option = click.option(
     help="Input format; detected from the file when omitted.",
 )
 encoding_option = click.option("--encoding", default=None, help="Text encoding of the input (default UTF-8).")
+skip_bad_option = click.option(
+    "--skip-bad", is_flag=True, help="Skip malformed threads (each reported on stderr) instead of stopping."
+)
+
+
+def _read_options(encoding: str | None, skip_bad: bool) -> dict:
+    options: dict = {}
+    if encoding:
+        options["encoding"] = encoding
+    if skip_bad:
+        options["skip_bad"] = True
+        options["on_problem"] = lambda problem: click.echo(f"warning: skipped: {problem}", err=True)
+    return options
+
+
+class _Progress:
+    """A running count of scored comments on stderr, for people watching a terminal (not for pipes)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.count = 0
+        self.shown = 0
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, comments: int) -> None:
+        self.count += comments
+        if self.enabled and self.count - self.shown >= 1000:
+            self.shown = self.count
+            click.echo(f"\r{self.label} {self.count:,} comments", err=True, nl=False)
+
+    def close(self) -> None:
+        if self.enabled and self.shown:
+            click.echo(f"\r{self.label} {self.count:,} comments", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,9 +90,15 @@ def main() -> None:
 @model_option
 @input_format_option
 @encoding_option
+@skip_bad_option
 @reports_errors
 def score(
-    page: Path, output_format: str, model_path: Path | None, input_format: str | None, encoding: str | None
+    page: Path,
+    output_format: str,
+    model_path: Path | None,
+    input_format: str | None,
+    encoding: str | None,
+    skip_bad: bool,
 ) -> None:
     """Print every comment of PAGE with its spam score, verdict and reasons."""
     from ..api import Moderator
@@ -67,8 +106,8 @@ def score(
     from ..output import WRITERS
 
     moderator = Moderator.load(model_path)
-    options = {"encoding": encoding} if encoding else {}
-    WRITERS[output_format](score_path(page, moderator, input_format=input_format, **options), sys.stdout)
+    scored = score_path(page, moderator, input_format=input_format, **_read_options(encoding, skip_bad))
+    WRITERS[output_format](scored, sys.stdout)
 
 
 @main.command(name="filter")
@@ -84,11 +123,13 @@ def score(
     "--spam-out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where to write the comments taken out (default: OUTPUT with .spam before the extension).",
+    help="Where to write the comments taken out (default for pages: OUTPUT with .spam before the extension; "
+    "exports that mark spam in place write this copy as JSON Lines).",
 )
 @model_option
 @input_format_option
 @encoding_option
+@skip_bad_option
 @reports_errors
 def filter_command(
     page: Path,
@@ -97,14 +138,26 @@ def filter_command(
     model_path: Path | None,
     input_format: str | None,
     encoding: str | None,
+    skip_bad: bool,
 ) -> None:
     """Write PAGE without its spam to OUTPUT; a summary goes to stderr."""
     from ..api import Moderator
     from ..filtering import filter_path
 
     moderator = Moderator.load(model_path)
-    options = {"encoding": encoding} if encoding else {}
-    summary = filter_path(page, output, moderator, spam_output=spam_out, input_format=input_format, **options)
+    progress = _Progress("filtered")
+    try:
+        summary = filter_path(
+            page,
+            output,
+            moderator,
+            spam_output=spam_out,
+            input_format=input_format,
+            progress=progress,
+            **_read_options(encoding, skip_bad),
+        )
+    finally:
+        progress.close()
     click.echo(summary.line(), err=True)
 
 

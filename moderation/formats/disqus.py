@@ -78,8 +78,7 @@ def read(
                     root = elem
                     if local(elem.tag) != "disqus":
                         raise ParseError(
-                            f"{source}: not a Disqus export "
-                            f"(root element is <{local(elem.tag)}>, expected <disqus>)",
+                            f"{source}: not a Disqus export (root element is <{local(elem.tag)}>, expected <disqus>)",
                             line=1,
                         )
                 continue
@@ -95,8 +94,7 @@ def read(
                     comment, thread_id = _comment(elem, source)
                     if thread_id not in threads:
                         raise ParseError(
-                            f"{source}: post {comment.id} belongs to thread {thread_id!r}, "
-                            "which is not in the file",
+                            f"{source}: post {comment.id} belongs to thread {thread_id!r}, which is not in the file",
                             element="post",
                         )
                     threads[thread_id].comments.append(comment)
@@ -171,9 +169,7 @@ def _comment(elem, source: str) -> tuple[Comment, str]:
 # ---------------------------------------------------------------------------------------------- write
 
 
-def write(
-    threads: Iterable[Thread], stream: TextIO, *, source: str | Path | None = None, **_: object
-) -> None:
+def write(threads: Iterable[Thread], stream: TextIO, *, source: str | Path | None = None, **_: object) -> None:
     threads = list(threads)
     origin = source or next((t.extra.get("disqus_source") for t in threads if t.source_format == NAME), None)
     if origin and Path(origin).is_file():

@@ -100,9 +100,7 @@ def markup_to_text(markup: str, *, page: bool = False) -> str:
 
 NAME = "html"
 
-_HTML_START = re.compile(
-    r"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)\b", re.I | re.S
-)
+_HTML_START = re.compile(r"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)\b", re.I | re.S)
 _COMMENT_ID = re.compile(r"^(?:li-|div-)?(?:comment|c)[-_]?(\d+)$")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.I)
 # WordPress core and most themes: ol.commentlist (pre-4.x), ol.comment-list (since 4.x, "html5" markup).
@@ -117,9 +115,7 @@ _GENERIC_AUTHOR = re.compile(r"(comment[-_]?author|^(fn|author|user|username|nam
 
 
 def sniff(head: str) -> bool:
-    return bool(_HTML_START.match(head)) or bool(
-        re.search(r"<ol[^>]+class=[\"'][^\"']*comment-?list", head, re.I)
-    )
+    return bool(_HTML_START.match(head)) or bool(re.search(r"<ol[^>]+class=[\"'][^\"']*comment-?list", head, re.I))
 
 
 def _decode(data: bytes, path: Path, encoding: str | None) -> str:
@@ -156,9 +152,7 @@ def read(path: str | Path, *, encoding: str | None = None, **_: object) -> Itera
     path = check_file(path)
     size = path.stat().st_size
     if size > MAX_PAGE_BYTES:
-        raise InputError(
-            f"{path}: is {size / 1e6:.1f} MB; pages over {MAX_PAGE_BYTES / 1e6:.0f} MB are refused"
-        )
+        raise InputError(f"{path}: is {size / 1e6:.1f} MB; pages over {MAX_PAGE_BYTES / 1e6:.0f} MB are refused")
     if looks_binary(head_bytes(path)):
         raise InputError(f"{path}: looks like binary data, not a saved page")
     try:
@@ -227,9 +221,7 @@ def _own(tag, items, *args, **kwargs) -> list:
     """Descendants of ``tag`` matching find_all(*args, **kwargs) that are not inside a nested reply."""
     nested = [t for t in items if t is not tag and _inside(t, tag)]
     return [
-        found
-        for found in tag.find_all(*args, **kwargs)
-        if not any(found is n or _inside(found, n) for n in nested)
+        found for found in tag.find_all(*args, **kwargs) if not any(found is n or _inside(found, n) for n in nested)
     ]
 
 
@@ -341,11 +333,7 @@ def _read_comments(soup) -> tuple[list, list[Comment]]:
                 id=_comment_id(tag),
                 author_url=url,
                 date=_date(tag, items),
-                type="pingback"
-                if "pingback" in classes
-                else "trackback"
-                if "trackback" in classes
-                else "comment",
+                type="pingback" if "pingback" in classes else "trackback" if "trackback" in classes else "comment",
                 extra={"parent_index": parent_index},
             )
         )
@@ -356,9 +344,7 @@ def parse(text: str, *, source: str = "<page>") -> Thread:
     soup = _soup(text)
     items, comments = _read_comments(soup)
     if not comments:
-        raise NoCommentsError(
-            f"{source}: no comment section found (looked for WordPress and common comment markup)"
-        )
+        raise NoCommentsError(f"{source}: no comment section found (looked for WordPress and common comment markup)")
     thread = Thread(post=_post(soup, items), comments=comments, source_format=NAME, extra={"html": text})
     for comment in comments:
         index = comment.extra.pop("parent_index")

@@ -66,9 +66,7 @@ def comment_from_dict(raw: Any, where: str, *, line: int | None = None) -> Comme
         raise ParseError(f"{where}: a comment must be an object, not {type(raw).__name__}", line=line)
     if "body" not in raw:
         raise ParseError(f"{where}: comment has no 'body'", line=line)
-    values = {
-        key: _string(raw.get(key), where, key, line=line) for key in COMMENT_KEYS if key not in ("label",)
-    }
+    values = {key: _string(raw.get(key), where, key, line=line) for key in COMMENT_KEYS if key not in ("label",)}
     parent = values.pop("parent") or None
     return Comment(
         body=values["body"],
@@ -143,9 +141,7 @@ def _row_to_comment(row: dict, where: str, line: int) -> Comment:
 
 
 def _post_from_row(row: dict, where: str, line: int) -> Post:
-    return Post(
-        **{key: _string(row.get(f"post_{key}"), where, f"post_{key}", line=line) for key in POST_KEYS}
-    )
+    return Post(**{key: _string(row.get(f"post_{key}"), where, f"post_{key}", line=line) for key in POST_KEYS})
 
 
 def _thread_id(row: dict, where: str, line: int) -> str:
@@ -246,9 +242,7 @@ def json_read(
     elif isinstance(data, list):
         items, shape = data, "list"
     else:
-        raise ParseError(
-            f"{path}: expected a thread object or a list of threads, found {type(data).__name__}"
-        )
+        raise ParseError(f"{path}: expected a thread object or a list of threads, found {type(data).__name__}")
     for index, raw in enumerate(items):
         where = f"{path}: thread {index + 1}" if shape == "list" else f"{path}"
         try:
@@ -385,14 +379,10 @@ def csv_read(
             reader = csv.reader(fh)
             header = next(reader, None)
             if header is None:
-                raise ParseError(
-                    f"{path}: empty CSV file (expected a header row with a 'body' column)", line=1
-                )
+                raise ParseError(f"{path}: empty CSV file (expected a header row with a 'body' column)", line=1)
             header = [h.strip() for h in header]
             if "body" not in header:
-                raise ParseError(
-                    f"{path}: CSV header has no 'body' column (columns: {', '.join(header)})", line=1
-                )
+                raise ParseError(f"{path}: CSV header has no 'body' column (columns: {', '.join(header)})", line=1)
             if len(set(header)) != len(header):
                 raise ParseError(f"{path}: CSV header repeats a column name", line=1)
             for values in reader:

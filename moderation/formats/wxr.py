@@ -66,8 +66,7 @@ def read(
                 stack.append(elem)
                 if len(stack) == 1 and local(elem.tag) != "rss":
                     raise ParseError(
-                        f"{source}: not a WordPress export "
-                        f"(root element is <{local(elem.tag)}>, expected <rss>)",
+                        f"{source}: not a WordPress export (root element is <{local(elem.tag)}>, expected <rss>)",
                         line=1,
                     )
                 if len(stack) == 3 and local(elem.tag) == "item":
@@ -138,9 +137,7 @@ def _thread(item, index: int, source: str, channel: dict) -> Thread:
     extra = {"wxr_source": source, "wxr_item": index}
     if channel.get("link"):
         extra["site"] = channel["link"]
-    return Thread(
-        post=post, comments=comments, id=post.id or f"item-{index + 1}", source_format=NAME, extra=extra
-    )
+    return Thread(post=post, comments=comments, id=post.id or f"item-{index + 1}", source_format=NAME, extra=extra)
 
 
 def _comment(elem, index: int, source: str) -> Comment:
@@ -196,9 +193,7 @@ def new_status(comment: Comment) -> str | None:
 # ---------------------------------------------------------------------------------------------- write
 
 
-def write(
-    threads: Iterable[Thread], stream: TextIO, *, source: str | Path | None = None, **_: object
-) -> None:
+def write(threads: Iterable[Thread], stream: TextIO, *, source: str | Path | None = None, **_: object) -> None:
     """Write the threads back as WXR; see the module docstring. ``source`` overrides the file the
     threads were read from (taken from the first thread otherwise)."""
     iterator = iter(threads)
@@ -245,9 +240,7 @@ class _Patcher(xmlsafe.ByteEditor):
         elif self._depth == 4 and name_local == "comment" and uri.startswith(_WP):
             self.hold = offset
             self._record = {"start": offset, "id": "", "approved": None}
-        elif (
-            self._record is not None and self._depth == 5 and name_local in ("comment_id", "comment_approved")
-        ):
+        elif self._record is not None and self._depth == 5 and name_local in ("comment_id", "comment_approved"):
             self._field = name_local
             self._chars = []
             if name_local == "comment_approved":

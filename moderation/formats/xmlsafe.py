@@ -194,9 +194,7 @@ class _PrologGuard:
         self.done = final
 
 
-def iterparse(
-    path: str | Path, events: tuple[str, ...] = ("start", "end")
-) -> Iterator[tuple[str, ET.Element]]:
+def iterparse(path: str | Path, events: tuple[str, ...] = ("start", "end")) -> Iterator[tuple[str, ET.Element]]:
     """ElementTree events for ``path``, safely; every failure is a ParseError or InputError."""
     path, head = open_checked(path)
     try:
@@ -355,13 +353,7 @@ def clean_xml_text(text: str) -> str:
 
 
 def escape(text: str) -> str:
-    return (
-        clean_xml_text(text)
-        .replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-    )
+    return clean_xml_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def byte_sink(stream) -> Callable[[bytes], None]:

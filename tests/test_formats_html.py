@@ -1,0 +1,127 @@
+"""Saved HTML pages: WordPress theme markup, a generic fallback, and writing back the kept comments."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from moderation.errors import NoCommentsError
+from moderation.formats import detect_format, html, read_threads, write_threads
+
+FIXTURES = Path(__file__).parent / "fixtures" / "formats"
+WP_PAGE = FIXTURES / "wordpress-page.html"
+GENERIC_PAGE = FIXTURES / "generic-page.html"
+
+
+@pytest.mark.parametrize("page", [WP_PAGE, GENERIC_PAGE], ids=["wordpress", "generic"])
+def test_detected_as_html(page):
+    assert detect_format(page) == "html"
+
+
+def test_wordpress_theme_markup():
+    (thread,) = read_threads(WP_PAGE)
+    post = thread.post
+    assert post.title == "Seven Days in Lisbon Without a Car"
+    assert post.author == "Maren Ekdahl"
+    assert post.url == "https://slowpassport.net/2023/10/seven-days-in-lisbon/"
+    assert "Pastéis de Belém cost €1.40." in post.body and "Humberto Delgado" in post.body
+    got = [(c.id, c.parent, c.type, c.author) for c in thread.comments]
+    assert got == [
+        ("1021", None, "comment", "João Gonçalves"),
+        ("1022", "1021", "comment", "Maren Ekdahl"),
+        ("1023", None, "comment", "best replica watches"),
+        ("1024", None, "pingback", "Travel Roundup – October"),
+    ]
+    first = thread.comments[0]
+    assert (
+        first.body == "Great write-up! The 434 bus now costs €4.10 & leaves from the forecourt.\n\n"
+        "Also: the Viva Viagem card is 50 cents."
+    )
+    assert first.date == "2023-10-18T10:02:11+01:00"
+    assert thread.comments[1].author_url == "https://slowpassport.net"
+    assert "Reply" not in first.body and "says" not in first.author
+
+
+def test_generic_markup():
+    (thread,) = read_threads(GENERIC_PAGE)
+    assert thread.post.title == "Cast Iron Care"
+    assert thread.post.body == "Stop babying your skillet. Soap is fine."
+    got = [(c.id, c.parent, c.author, c.body) for c in thread.comments]
+    assert got == [
+        ("101", None, "Bjørn Østergaard", "I’ve used soap on mine for ten years."),
+        ("102", "101", "Guest Cook", "Same here — chain mail scrubber."),
+        ("103", None, "Cookware Outlet", "Buy discount skillets (http://cheap-cookware.example) now!!!"),
+    ]
+
+
+def test_old_wordpress_theme_without_comment_content(tmp_path):
+    page = tmp_path / "old.html"
+    page.write_text(
+        '<html><body><div class="entry-content"><p>Post text.</p></div><ol class="commentlist">'
+        '<li class="comment" id="li-comment-7"><div id="comment-7"><div class="comment-author vcard">'
+        '<cite class="fn">Ana</cite> <span class="says">says:</span></div>'
+        '<div class="comment-meta commentmetadata"><a href="#comment-7">May 1, 2010 at 9:00 am</a></div>'
+        '<p>First paragraph.</p><p>Second &amp; last.</p><div class="reply"><a>Reply</a></div></div></li>'
+        "</ol></body></html>",
+        encoding="utf-8",
+    )
+    (thread,) = read_threads(page)
+    (comment,) = thread.comments
+    assert (comment.id, comment.author, comment.date) == ("7", "Ana", "May 1, 2010 at 9:00 am")
+    assert comment.body == "First paragraph.\n\nSecond & last."
+
+
+@pytest.mark.parametrize("page", [WP_PAGE, GENERIC_PAGE], ids=["wordpress", "generic"])
+def test_round_trip_drops_spam_keeps_replies(tmp_path, page):
+    (thread,) = read_threads(page)
+    first, reply = thread.comments[0], thread.comments[1]
+    keep = {c.id for c in thread.comments} - {first.id}
+    out = tmp_path / "out.html"
+    write_threads([thread], out, "html", keep=keep)
+    (again,) = read_threads(out)
+    assert [c.id for c in again.comments] == [c.id for c in thread.comments if c.id in keep]
+    kept_reply = again.comments[0]
+    assert (kept_reply.author, kept_reply.body, kept_reply.parent) == (reply.author, reply.body, None)
+    assert again.post.body == thread.post.body
+
+
+def test_comments_missing_from_thread_are_removed():
+    (thread,) = read_threads(WP_PAGE)
+    thread.comments = [c for c in thread.comments if c.id != "1023"]
+    stream = io.StringIO()
+    html.write([thread], stream)
+    assert "replica" not in stream.getvalue() and "Obrigada" in stream.getvalue()
+
+
+def test_page_without_comments():
+    with pytest.raises(NoCommentsError):
+        html.parse("<html><body><article><p>Just a post.</p></article></body></html>")
+
+
+def test_mixed_encoding_page(tmp_path):
+    page = tmp_path / "mixed.html"
+    data = WP_PAGE.read_bytes().replace(b"Great write-up!", b"\x93Great\x94 write-up!")
+    page.write_bytes(data)
+    (thread,) = read_threads(page)
+    assert thread.comments[0].body.startswith("“Great” write-up!")
+    assert thread.comments[0].author == "João Gonçalves"
+
+
+def test_cp1252_page_declared_in_meta(tmp_path):
+    page = tmp_path / "legacy.html"
+    text = WP_PAGE.read_text(encoding="utf-8").replace('charset="UTF-8"', 'charset="windows-1252"')
+    page.write_bytes(text.encode("cp1252"))
+    (thread,) = read_threads(page)
+    assert thread.comments[0].author == "João Gonçalves"
+
+
+def test_render_from_other_format(tmp_path):
+    threads = list(read_threads(FIXTURES / "threads.json"))
+    out = tmp_path / "page.html"
+    write_threads(threads[:1], out, "html", keep={"c1", "c2"})
+    (again,) = read_threads(out)
+    assert [(c.author, c.body) for c in again.comments] == [
+        (c.author, c.body) for c in threads[0].comments[:2]
+    ]
