@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .decisions import Decision, Thresholds
-from .explain import contributions, reasons_for
+from .explain import FeatureIndex, contributions, reasons_for
 from .features import CommentItem, item_for_comment, items_from_thread
 from .model import ModelBundle, load_model
 from .thread import Comment, Post, Thread
@@ -30,14 +30,15 @@ class Moderator:
 
     def __init__(self, bundle: ModelBundle):
         self.bundle = bundle
-        self._feature_names = None
+        self._feature_index: FeatureIndex | None = None
 
     @property
-    def feature_names(self):
-        """The model's feature names, built once: building them sorts every vocabulary."""
-        if self._feature_names is None:
-            self._feature_names = self.bundle.pipeline.named_steps["features"].get_feature_names_out()
-        return self._feature_names
+    def feature_index(self) -> FeatureIndex:
+        """The model's feature names and blocks, built once: building the names sorts every vocabulary."""
+        if self._feature_index is None:
+            names = self.bundle.pipeline.named_steps["features"].get_feature_names_out()
+            self._feature_index = FeatureIndex(names)
+        return self._feature_index
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Moderator:
@@ -71,14 +72,14 @@ class Moderator:
         matrix = pipeline.named_steps["features"].transform(list(items))
         scores = pipeline.named_steps["classifier"].predict_proba(matrix)[:, 1]
         if explain:
-            contrib, names, raw = contributions(pipeline, matrix, self.feature_names)
+            contrib, _, raw = contributions(pipeline, matrix, self.feature_index.names)
         decisions = []
         for row, (comment, score) in enumerate(zip(comments, scores, strict=True)):
             verdict = self.thresholds.verdict(float(score))
             reasons: list[str] = []
             evidence: list[tuple[str, float]] = []
             if explain:
-                reasons, evidence = reasons_for(row, contrib, names, raw, toward_spam=verdict != "approve")
+                reasons, evidence = reasons_for(row, contrib, self.feature_index, raw, toward_spam=verdict != "approve")
             if comment.is_empty and "empty comment (deleted or blank)" not in reasons:
                 reasons.insert(0, "empty comment (deleted or blank)")
             decisions.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import hashlib
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -122,7 +123,8 @@ def choose_thresholds(y: np.ndarray, scores: np.ndarray) -> Thresholds:
 
     spam = float(np.clip(above(SPAM_LEGIT_RATE), 0.5, 0.95))
     hold = float(np.clip(above(HOLD_LEGIT_RATE), 0.3, spam))
-    return Thresholds(hold=round(hold, 4), spam=round(spam, 4))
+    # Rounded up, never down: rounding down could let the very comments the rate excludes through.
+    return Thresholds(hold=math.ceil(hold * 1e4) / 1e4, spam=math.ceil(spam * 1e4) / 1e4)
 
 
 def metrics(y: np.ndarray, scores: np.ndarray, thresholds: Thresholds) -> dict:

@@ -13,62 +13,15 @@ from pathlib import Path
 import click
 
 from .errors import reports_errors
-
-
-def _format_names() -> list[str]:
-    from ..formats import format_names
-
-    return format_names()
-
-
-model_option = click.option(
-    "--model",
-    "model_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Model file (default: the shipped models/default.joblib). Only load model files you trust.",
+from .evaluation import LabeledData, data_options, evaluate
+from .options import (
+    Progress,
+    encoding_option,
+    input_format_option,
+    model_option,
+    read_options,
+    skip_bad_option,
 )
-input_format_option = click.option(
-    "--input-format",
-    "input_format",
-    type=click.Choice(_format_names()),
-    default=None,
-    help="Input format; detected from the file when omitted.",
-)
-encoding_option = click.option("--encoding", default=None, help="Text encoding of the input (default UTF-8).")
-skip_bad_option = click.option(
-    "--skip-bad", is_flag=True, help="Skip malformed threads (each reported on stderr) instead of stopping."
-)
-
-
-def _read_options(encoding: str | None, skip_bad: bool) -> dict:
-    options: dict = {}
-    if encoding:
-        options["encoding"] = encoding
-    if skip_bad:
-        options["skip_bad"] = True
-        options["on_problem"] = lambda problem: click.echo(f"warning: skipped: {problem}", err=True)
-    return options
-
-
-class _Progress:
-    """A running count of scored comments on stderr, for people watching a terminal (not for pipes)."""
-
-    def __init__(self, label: str):
-        self.label = label
-        self.count = 0
-        self.shown = 0
-        self.enabled = sys.stderr.isatty()
-
-    def __call__(self, comments: int) -> None:
-        self.count += comments
-        if self.enabled and self.count - self.shown >= 1000:
-            self.shown = self.count
-            click.echo(f"\r{self.label} {self.count:,} comments", err=True, nl=False)
-
-    def close(self) -> None:
-        if self.enabled and self.shown:
-            click.echo(f"\r{self.label} {self.count:,} comments", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -106,7 +59,7 @@ def score(
     from ..output import WRITERS
 
     moderator = Moderator.load(model_path)
-    scored = score_path(page, moderator, input_format=input_format, **_read_options(encoding, skip_bad))
+    scored = score_path(page, moderator, input_format=input_format, **read_options(encoding, skip_bad))
     WRITERS[output_format](scored, sys.stdout)
 
 
@@ -145,7 +98,7 @@ def filter_command(
     from ..filtering import filter_path
 
     moderator = Moderator.load(model_path)
-    progress = _Progress("filtered")
+    progress = Progress("filtered")
     try:
         summary = filter_path(
             page,
@@ -154,7 +107,7 @@ def filter_command(
             spam_output=spam_out,
             input_format=input_format,
             progress=progress,
-            **_read_options(encoding, skip_bad),
+            **read_options(encoding, skip_bad),
         )
     finally:
         progress.close()
@@ -162,13 +115,7 @@ def filter_command(
 
 
 @main.command()
-@click.option(
-    "--data",
-    "data_paths",
-    type=click.Path(path_type=Path),
-    multiple=True,
-    help="Labeled threads (our JSON/JSONL files or a directory of them); default: data/threads.",
-)
+@data_options()
 @click.option(
     "-o",
     "--output",
@@ -179,13 +126,12 @@ def filter_command(
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same data and seed, same model.")
 @click.option("--cv", type=click.IntRange(2, 20), default=5, show_default=True, help="Cross-validation folds.")
 @reports_errors
-def train(data_paths: tuple[Path, ...], output: Path | None, seed: int, cv: int) -> None:
+def train(labeled_data: LabeledData, output: Path | None, seed: int, cv: int) -> None:
     """Train a model on labeled threads, report grouped cross-validation, save it with its card."""
-    from ..dataset import load_labeled_threads
     from ..model import DEFAULT_MODEL_PATH, card_path, save_model
     from ..training import train_model
 
-    threads = load_labeled_threads(list(data_paths) or None)
+    threads = labeled_data.load()
     with click.progressbar(length=cv, label="cross-validating", file=sys.stderr) as bar:
         bundle = train_model(threads, seed=seed, cv=cv, progress=lambda done, total: bar.update(1))
     path = save_model(bundle, output or DEFAULT_MODEL_PATH)
@@ -222,11 +168,11 @@ def card(model_path: Path | None) -> None:
     click.echo(json.dumps(load_model(model_path).card, indent=2, sort_keys=True))
 
 
-def _add_optional_commands() -> None:
+def _add_commands() -> None:
     from .service import COMMANDS as SERVICE_COMMANDS
 
-    for command in SERVICE_COMMANDS:
+    for command in (evaluate, *SERVICE_COMMANDS):
         main.add_command(command)
 
 
-_add_optional_commands()
+_add_commands()
