@@ -21,6 +21,7 @@ from ..errors import ParseError
 from ..thread import Comment, Post, Thread
 from . import xmlsafe
 from .html import markup_to_text
+from .source import report_problem
 from .xmlsafe import local
 
 NAME = "disqus"
@@ -99,18 +100,12 @@ def read(
                         )
                     threads[thread_id].comments.append(comment)
             except ParseError as exc:
-                if not skip_bad:
-                    raise
-                if on_problem:
-                    on_problem(exc)
+                report_problem(exc, skip_bad, on_problem)
             finally:
                 elem.clear()
                 root.remove(elem)
     except ParseError as exc:
-        if not skip_bad:
-            raise
-        if on_problem:
-            on_problem(exc)
+        report_problem(exc, skip_bad, on_problem)
     for thread in threads.values():
         if thread.comments:
             thread.number()

@@ -113,6 +113,14 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         raise
 
 
+def report_problem(exc: Exception, skip_bad: bool, on_problem) -> None:
+    """The readers' shared rule for a bad thread: raise it, or (with ``skip_bad``) report it and go on."""
+    if not skip_bad:
+        raise exc
+    if on_problem:
+        on_problem(exc)
+
+
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)

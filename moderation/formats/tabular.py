@@ -29,7 +29,7 @@ from typing import Any, TextIO
 
 from ..errors import InputError, ParseError
 from ..thread import LABELS, Comment, Post, Thread
-from .source import check_file, head_bytes, looks_binary, read_text
+from .source import check_file, head_bytes, looks_binary, read_text, report_problem
 
 COMMENT_KEYS = ("id", "author", "author_url", "author_email", "body", "parent", "label")
 POST_KEYS = ("title", "author", "url", "body")
@@ -202,13 +202,6 @@ class _Grouper:
         return thread
 
 
-def _report(exc: ParseError, skip_bad: bool, on_problem: Problem | None) -> None:
-    if not skip_bad:
-        raise exc
-    if on_problem:
-        on_problem(exc)
-
-
 # ------------------------------------------------------------------------------------------ JSON
 
 
@@ -248,7 +241,7 @@ def json_read(
         try:
             thread = thread_from_dict(raw, where)
         except ParseError as exc:
-            _report(exc, skip_bad, on_problem)
+            report_problem(exc, skip_bad, on_problem)
             continue
         thread.source_format = "json"
         thread.extra["json_shape"] = shape
@@ -301,7 +294,7 @@ def jsonl_read(
             try:
                 line = raw_line.decode(encoding or "utf-8-sig" if number == 1 else encoding or "utf-8")
             except (UnicodeDecodeError, LookupError):
-                _report(
+                report_problem(
                     ParseError(f"{path}: not valid {encoding or 'UTF-8'} text", line=number),
                     skip_bad,
                     on_problem,
@@ -327,7 +320,7 @@ def jsonl_read(
                 key = _thread_id(raw, where, number)
                 post = _post_from_row(raw, where, number)
             except ParseError as exc:
-                _report(exc, skip_bad, on_problem)
+                report_problem(exc, skip_bad, on_problem)
                 continue
             done = group.add(key, post, comment)
             if done is not None:
@@ -400,7 +393,7 @@ def csv_read(
                     key = _thread_id(row, where, line)
                     post = _post_from_row(row, where, line)
                 except ParseError as exc:
-                    _report(exc, skip_bad, on_problem)
+                    report_problem(exc, skip_bad, on_problem)
                     continue
                 comment.extra["header"] = header
                 done = group.add(key, post, comment)

@@ -24,6 +24,7 @@ from ..errors import ParseError
 from ..thread import Comment, Post, Thread
 from . import xmlsafe
 from .html import markup_to_text
+from .source import report_problem
 from .xmlsafe import local, namespace
 
 NAME = "wxr"
@@ -81,11 +82,8 @@ def read(
                 try:
                     thread = _thread(elem, item_index, source, channel)
                 except ParseError as exc:
-                    if not skip_bad:
-                        raise
+                    report_problem(exc, skip_bad, on_problem)
                     thread = None
-                    if on_problem:
-                        on_problem(exc)
                 elem.clear()
                 parent.remove(elem)
                 if thread is not None:
@@ -98,10 +96,7 @@ def read(
         if not channel and item_index < 0:
             raise ParseError(f"{source}: not a WordPress export (no <channel> with items)", element="channel")
     except ParseError as exc:
-        if not skip_bad:
-            raise
-        if on_problem:
-            on_problem(exc)
+        report_problem(exc, skip_bad, on_problem)
     finally:
         events.close()
 
