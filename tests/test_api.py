@@ -99,3 +99,28 @@ def test_legitimate_comments_scored_without_any_context_are_approved(moderator, 
 
 def test_card_reports_figures_without_context(fitted_bundle):
     assert 0.0 <= fitted_bundle.card["metrics_without_context"]["roc_auc"] <= 1.0
+
+
+BIKE_POST = Post(
+    title="City council approves new bike lanes on Main Street",
+    body="The council voted 5-2 on Tuesday to add protected bike lanes along Main Street, removing 40 parking "
+    "spaces. Business owners objected, saying customers need parking. The project starts in May.",
+)
+
+
+@pytest.mark.parametrize("with_post", [True, False], ids=["post-known", "post-unknown"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Umm... Mission Accomplished?",
+        "@Argon: Leading from behind.",
+        "This is the dumbest take I've read all week.",
+        "Typical. Another million wasted while the potholes go unfixed.",
+        "lol",
+    ],
+    ids=["joke", "at-reply", "rude", "grumpy", "lol"],
+)
+def test_shipped_model_leaves_short_rude_and_joking_replies_alone(default_moderator, body, with_post):
+    """The mission's hard legitimate cases, scored one at a time as the HTTP service scores them."""
+    decision = default_moderator.score_comment(body, post=BIKE_POST if with_post else None, author="Argon")
+    assert decision.verdict == "approve", (decision.score, decision.reasons)
