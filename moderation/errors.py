@@ -8,6 +8,11 @@ class ModerationError(Exception):
 
     exit_code = 1
 
+    def __init__(self, message: object = "", *args: object):
+        # Messages quote input (a CSV field, an XML fragment) that may hold line breaks; escaped, the
+        # message stays one line wherever it is shown. Found by the hypothesis test of the readers.
+        super().__init__(str(message).replace("\r", "\\r").replace("\n", "\\n"), *args)
+
 
 class InputError(ModerationError):
     """A file is missing, unreadable, binary, too large or not text."""
