@@ -11,7 +11,7 @@ from typing import TextIO
 
 from ..errors import InputError, NoCommentsError, ParseError
 from ..thread import Comment, Post, Thread
-from .source import MAX_PAGE_BYTES, check_file, head_bytes, looks_binary
+from .source import read_page_bytes
 
 _BLOCK = {
     "p",
@@ -155,16 +155,7 @@ def _decode(data: bytes, path: Path, encoding: str | None) -> str:
 
 
 def read(path: str | Path, *, encoding: str | None = None, **_: object) -> Iterator[Thread]:
-    path = check_file(path)
-    size = path.stat().st_size
-    if size > MAX_PAGE_BYTES:
-        raise InputError(f"{path}: is {size / 1e6:.1f} MB; pages over {MAX_PAGE_BYTES / 1e6:.0f} MB are refused")
-    if looks_binary(head_bytes(path)):
-        raise InputError(f"{path}: looks like binary data, not a saved page")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    path, data = read_page_bytes(path)
     yield parse(_decode(data, path, encoding), source=str(path))
 
 

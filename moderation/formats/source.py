@@ -64,8 +64,8 @@ def decode(data: bytes, path: Path, encoding: str | None = None) -> str:
         ) from None
 
 
-def read_text(path: str | os.PathLike, *, encoding: str | None = None, max_bytes: int = MAX_PAGE_BYTES) -> str:
-    """Read a whole-page input as text, refusing what is missing, binary, huge or mis-encoded."""
+def read_page_bytes(path: str | os.PathLike, *, max_bytes: int = MAX_PAGE_BYTES) -> tuple[Path, bytes]:
+    """The bytes of a whole-page input, refusing what is missing, binary or huge."""
     path = check_file(path)
     size = path.stat().st_size
     if size > max_bytes:
@@ -76,9 +76,14 @@ def read_text(path: str | os.PathLike, *, encoding: str | None = None, max_bytes
     if looks_binary(head_bytes(path)):
         raise InputError(f"{path}: looks like binary data, not a text page")
     try:
-        data = path.read_bytes()
+        return path, path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def read_text(path: str | os.PathLike, *, encoding: str | None = None, max_bytes: int = MAX_PAGE_BYTES) -> str:
+    """Read a whole-page input as text, refusing what is missing, binary, huge or mis-encoded."""
+    path, data = read_page_bytes(path, max_bytes=max_bytes)
     return decode(data, path, encoding)
 
 
