@@ -64,6 +64,14 @@ def decode(data: bytes, path: Path, encoding: str | None = None) -> str:
         ) from None
 
 
+def check_text_file(path: str | os.PathLike) -> Path:
+    """``check_file``, and refuse binary data: what every text reader checks before it reads."""
+    path = check_file(path)
+    if looks_binary(head_bytes(path)):
+        raise InputError(f"{path}: looks like binary data, not a text page")
+    return path
+
+
 def read_page_bytes(path: str | os.PathLike, *, max_bytes: int = MAX_PAGE_BYTES) -> tuple[Path, bytes]:
     """The bytes of a whole-page input, refusing what is missing, binary or huge."""
     path = check_file(path)
@@ -73,8 +81,7 @@ def read_page_bytes(path: str | os.PathLike, *, max_bytes: int = MAX_PAGE_BYTES)
             f"{path}: is {size / 1e6:.1f} MB; pages over {max_bytes / 1e6:.0f} MB are refused "
             "(export large sites as WordPress WXR, Disqus XML or JSONL, which are streamed)"
         )
-    if looks_binary(head_bytes(path)):
-        raise InputError(f"{path}: looks like binary data, not a text page")
+    check_text_file(path)
     try:
         return path, path.read_bytes()
     except OSError as exc:

@@ -29,7 +29,7 @@ from typing import Any, TextIO
 
 from ..errors import InputError, ParseError
 from ..thread import LABELS, Comment, Post, Thread
-from .source import check_file, head_bytes, looks_binary, read_text, report_problem
+from .source import check_text_file, read_text, report_problem
 
 COMMENT_KEYS = ("id", "author", "author_url", "author_email", "body", "parent", "label")
 POST_KEYS = ("title", "author", "url", "body")
@@ -271,13 +271,6 @@ def jsonl_sniff(head: str) -> bool:
         return False
 
 
-def _open_stream(path: str | Path) -> Path:
-    path = check_file(path)
-    if looks_binary(head_bytes(path)):
-        raise InputError(f"{path}: looks like binary data, not text")
-    return path
-
-
 def jsonl_read(
     path: str | Path,
     *,
@@ -286,7 +279,7 @@ def jsonl_read(
     on_problem: Problem | None = None,
     **_: object,
 ) -> Iterator[Thread]:
-    path = _open_stream(path)
+    path = check_text_file(path)
     group = _Grouper("jsonl")
     with open(path, "rb") as fh:
         for number, raw_line in enumerate(fh, start=1):
@@ -362,7 +355,7 @@ def csv_read(
     on_problem: Problem | None = None,
     **_: object,
 ) -> Iterator[Thread]:
-    path = _open_stream(path)
+    path = check_text_file(path)
     # Comment bodies can exceed the csv module's default 128 KiB field limit.
     csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
     group = _Grouper("csv")

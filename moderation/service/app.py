@@ -196,6 +196,10 @@ _REASONS = {
 }
 
 
+# Akismet's answer to a bad key: HTTP 200 "invalid" with a debug header (see comment_check).
+_INVALID_KEY = (200, b"invalid", [("X-akismet-debug-help", "The API key is unknown, malformed or revoked.")])
+
+
 class ServiceApp:
     """The WSGI callable. Stateless apart from the store, the model holder and the rate limiter."""
 
@@ -322,11 +326,7 @@ class ServiceApp:
             # Akismet answers a bad key with 200 "invalid": clients (the Python akismet library, the
             # WordPress plugin) look for that body to report a bad key, and treat other statuses as
             # a network failure.
-            return (
-                200,
-                b"invalid",
-                [("X-akismet-debug-help", "The API key is unknown, malformed or revoked.")],
-            )
+            return _INVALID_KEY
         post, post_known = self.post_for(request.permalink)
         fixed = request.test_value_answer()
         honeypot = request.honeypot_filled()
@@ -392,11 +392,7 @@ class ServiceApp:
     def _submit(self, environ: dict, label: str) -> tuple[int, bytes, list]:
         site, request = self._akismet_request(environ)
         if site is None:
-            return (
-                200,
-                b"invalid",
-                [("X-akismet-debug-help", "The API key is unknown, malformed or revoked.")],
-            )
+            return _INVALID_KEY
         c = request.comment
         known = {k: v for k, v in request.form.items() if k in akismet.FIELDS and k != "api_key"}
         self.store.add_correction(
