@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +54,65 @@ def default_spam_output(output: str | Path) -> Path:
     return output.with_name(f"{output.stem}.spam{output.suffix}")
 
 
+# Pseudo-filesystems: a "file" there is a kernel interface, and an atomic rename over one either fails
+# or, as root, replaces a device node (`-o /dev/full` did, issue 9 item 4).
+_SYSTEM_TREES = ("/proc", "/sys", "/dev")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` name one file: same inode when both exist, same resolved path otherwise."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def _refuse_special(target: Path, what: str) -> None:
+    if str(target) == "-":
+        raise InputError(f"{what} '-': filter writes files atomically and cannot write to stdout; name a file")
+    if target.is_symlink():
+        raise InputError(f"{target}: {what} is a symbolic link; name the real file (it is replaced, not followed)")
+    resolved = target.resolve()
+    for tree in _SYSTEM_TREES:
+        if resolved == Path(tree) or Path(tree) in resolved.parents:
+            raise InputError(f"{target}: {what} is under {tree}, not a place for files; name a file")
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InputError(f"{target}: {what} cannot be checked ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{target}: {what} is a directory; name a file")
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{target}: {what} is a device, FIFO or socket, not a regular file; name a file")
+
+
+def check_output_paths(
+    path: Path, output: Path, spam_output: Path | None, *, explicit_spam_output: bool = True
+) -> None:
+    """Refuse output paths that would destroy the input, each other, or something that is not a file.
+
+    ``filter`` replaces its outputs by renaming a temporary file over them, so an output that is the
+    input replaces the input, and one that is a device or a symlink replaces the node itself.
+    """
+    _refuse_special(output, "the output (-o)")
+    if _same_file(output, path):
+        raise InputError(f"{output}: refusing to overwrite the input; write the filtered thread elsewhere")
+    if spam_output is None:
+        return
+    spam_output = Path(spam_output)
+    what = "--spam-out" if explicit_spam_output else "the default spam file"
+    _refuse_special(spam_output, what)
+    if _same_file(spam_output, path):
+        hint = "pass another --spam-out" if explicit_spam_output else "pass --spam-out or another -o"
+        raise InputError(f"{spam_output}: {what} is the input; refusing to overwrite it ({hint})")
+    if _same_file(spam_output, output):
+        raise InputError(f"{spam_output}: --spam-out and -o name the same file; give them different names")
+
+
 def _spam_copy_format(name: str, marks: bool, spam_output: Path) -> str:
     """The format of the spam-only copy.
 
@@ -84,13 +145,12 @@ def filter_path(
     touched, so a failure half-way loses nothing.
     """
     path, output = Path(path), Path(output)
-    if output.resolve() == path.resolve():
-        raise InputError(f"{output}: refusing to overwrite the input; write the filtered thread elsewhere")
     name = input_format or detect_format(path)
     marks = marks_spam(name)
     explicit_spam_output = spam_output is not None
     if spam_output is None and not marks:
         spam_output = default_spam_output(output)
+    check_output_paths(path, output, spam_output, explicit_spam_output=explicit_spam_output)
     summary = FilterSummary(output=str(output), spam_output=None, marked_in_place=marks)
     spam_threads: list[Thread] = []
 

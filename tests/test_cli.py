@@ -1,6 +1,7 @@
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,68 @@ def test_filter_marks_spam_in_a_wordpress_export_and_copies_it_as_jsonl(runner, 
     assert marked, "the fixture has spam the model should mark"
     assert {c.id for c in copied} >= marked
     assert "marked spam" in result.stderr
+
+
+# ------------------------------------------------------------ issue 9, item 4: outputs never destroy anything
+
+
+def _output_case(tmp_path: Path, garden_page: Path, case: str) -> tuple[list[str], Path]:
+    """The filter arguments for one hostile output choice, and the file that must survive it."""
+    page = tmp_path / "page.txt"
+    page.write_bytes(garden_page.read_bytes())
+    clean = tmp_path / "clean.txt"
+    if case == "spam-out-is-input":
+        return [str(page), "-o", str(clean), "--spam-out", str(page)], page
+    if case == "default-spam-is-input":
+        spam_named = tmp_path / "x.spam.txt"
+        spam_named.write_bytes(garden_page.read_bytes())
+        return [str(spam_named), "-o", str(tmp_path / "x.txt")], spam_named
+    if case == "output-is-spam-out":
+        return [str(page), "-o", str(clean), "--spam-out", str(clean)], page
+    if case == "hard-link-to-input":
+        link = tmp_path / "hard.txt"
+        link.hardlink_to(page)
+        return [str(page), "-o", str(link)], page
+    if case == "symlink-output":
+        target = tmp_path / "precious.txt"
+        target.write_text("keep me\n")
+        link = tmp_path / "link.txt"
+        link.symlink_to(target)
+        return [str(page), "-o", str(link)], target
+    if case == "fifo-spam-out":
+        fifo = tmp_path / "fifo"
+        os.mkfifo(fifo)
+        return [str(page), "-o", str(clean), "--spam-out", str(fifo)], page
+    if case == "device":
+        return [str(page), "-o", "/dev/null"], page
+    if case == "proc":
+        return [str(page), "-o", "/proc/self/comm"], page
+    if case == "dash":
+        return [str(page), "-o", "-"], page
+    raise AssertionError(case)
+
+
+OUTPUT_CASES = [
+    "spam-out-is-input",
+    "default-spam-is-input",
+    "output-is-spam-out",
+    "hard-link-to-input",
+    "symlink-output",
+    "fifo-spam-out",
+    "device",
+    "proc",
+    "dash",
+]
+
+
+@pytest.mark.parametrize("case", OUTPUT_CASES, ids=OUTPUT_CASES)
+def test_filter_refuses_outputs_that_would_destroy_something(runner, tmp_path, garden_page, model_path, case):
+    args, survivor = _output_case(tmp_path, garden_page, case)
+    before = survivor.read_bytes()
+    kinds = {p.name: p.lstat().st_mode for p in tmp_path.iterdir()}
+    result = runner.invoke(main, ["filter", *args, "--model", str(model_path)])
+    assert result.exit_code == 1, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert survivor.read_bytes() == before
+    assert {p.name: p.lstat().st_mode for p in tmp_path.iterdir()} == kinds  # nothing replaced or added
+    assert Path("/dev/null").is_char_device()
