@@ -93,7 +93,7 @@ def corrections_to_threads(store: Store, corrections: Iterable[Correction]) -> l
         grouped.setdefault((correction.site, correction.permalink), []).append(correction)
     threads = []
     for (site, permalink), group in grouped.items():
-        known = store.get_post(permalink) if permalink else None
+        known = store.get_post(permalink, site=site) if permalink else None
         title, body = known if known else ("", "")
         comments = [
             Comment(

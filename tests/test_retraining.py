@@ -176,19 +176,40 @@ def test_cli_keys_retrain_models_use(tmp_path, model_path):  # noqa: F811
 
 def test_cli_posts_import_fills_the_post_table(tmp_path, model_path):  # noqa: F811
     db = tmp_path / "posts.db"
+    store = Store(db)
+    key = new_key(store, BLOG)
+    other_key = new_key(store, "https://other.example/")
+    rye = str(HERE / "bread-rye-loaf.json")
     result = CliRunner().invoke(
-        posts, ["import", str(HERE / "bread-rye-loaf.json"), "--format", "json", "--db", str(db)]
+        posts, ["import", rye, "--format", "json", "--site", "crumbnotes.example", "--db", str(db)]
     )
     assert result.exit_code == 0, result.output
-    store = Store(db)
-    assert store.get_post("https://crumbnotes.example/2025/03/dense-rye-loaf") is not None
+    assert f"for {BLOG}" in result.output
+    assert store.get_post("https://crumbnotes.example/2025/03/dense-rye-loaf", site=BLOG) is not None
     app = make_app(db, model_path)
-    reply = http(app).post(
-        "/api/v1/score",
-        json={
-            "permalink": "https://crumbnotes.example/2025/03/dense-rye-loaf/",
-            "comment": {"body": "Lovely"},
-        },
-        headers={"Authorization": f"Bearer {new_key(store, BLOG)}"},
-    )
-    assert reply.json()["post_known"] is True
+
+    def known(with_key: str) -> bool:
+        reply = http(app).post(
+            "/api/v1/score",
+            json={"permalink": "https://crumbnotes.example/2025/03/dense-rye-loaf/", "comment": {"body": "Lovely"}},
+            headers={"Authorization": f"Bearer {with_key}"},
+        )
+        return reply.json()["post_known"]
+
+    assert known(key) is True
+    assert known(other_key) is False  # another site never reads this site's posts
+    listed = CliRunner().invoke(posts, ["list", "--db", str(db)])
+    assert listed.exit_code == 0 and f"{BLOG}\thttps://crumbnotes.example/2025/03/dense-rye-loaf\t" in listed.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [([], "Missing option '--site'"), (["--site", "nobody.example"], "no site 'nobody.example' has a key")],
+    ids=["no-site", "site-without-key"],
+)
+def test_cli_posts_import_needs_a_site_with_a_key(tmp_path, args, message):
+    db = tmp_path / "posts.db"
+    new_key(Store(db), BLOG)
+    result = CliRunner().invoke(posts, ["import", str(HERE / "bread-rye-loaf.json"), "--db", str(db), *args])
+    assert result.exit_code in (1, 2) and message in result.output
+    assert Store(db).count_posts() == 0

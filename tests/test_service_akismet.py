@@ -138,7 +138,7 @@ def test_every_check_is_logged_with_model_version(app, key):
 
 
 def test_known_post_is_used_for_its_permalink(app, key):
-    app.store.put_post("https://crumbnotes.example/rye", title="Rye", body="Rye loaf hydration and resting.")
+    app.store.put_post("https://crumbnotes.example/rye", site=BLOG, title="Rye", body="Rye loaf hydration and resting.")
     data = {
         "api_key": key,
         "blog": BLOG,

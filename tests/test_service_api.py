@@ -71,6 +71,25 @@ def test_stored_post_is_used_by_permalink(api, app):
     assert reply.json()["post_known"] is True
 
 
+def test_posts_are_per_site_so_one_site_cannot_replace_or_read_anothers(api, app):
+    """Issue 9 item 2: site B stored a post under A's URL and A's spam then scored as on-topic."""
+    url = "https://crumbnotes.example/rye"
+    assert api.post("/api/v1/posts", json={"url": url, "title": "Rye", "body": "A dense rye loaf."}).status_code == 200
+    attacker = http(app)
+    attacker.headers["Authorization"] = f"Bearer {new_key(app.store, 'https://attacker.example/')}"
+    replaced = attacker.post("/api/v1/posts", json={"url": url, "title": "Casino", "body": "casino bonus spins"})
+    assert replaced.status_code == 200
+    assert app.store.get_post(url, site=BLOG) == ("Rye", "A dense rye loaf.")
+    assert app.store.get_post(url, site="https://attacker.example/") == ("Casino", "casino bonus spins")
+    # Each site's lookup sees its own row only; a site with no row for the URL sees none.
+    bystander = http(app)
+    bystander.headers["Authorization"] = f"Bearer {new_key(app.store, 'https://third.example/')}"
+    assert (
+        bystander.post("/api/v1/score", json={"permalink": url, "comment": {"body": "hi"}}).json()["post_known"]
+        is False
+    )
+
+
 def test_logged_request_can_be_explained_later_by_its_site_only(api, app):
     request_id = api.post("/api/v1/score", json={"comment": {"body": "hello there"}}).json()["request_id"]
     logged = api.get(f"/api/v1/requests/{request_id}").json()

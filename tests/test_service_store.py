@@ -65,6 +65,61 @@ def test_missing_directory_is_an_input_error(tmp_path):
         Store(tmp_path / "nope" / "s.db")
 
 
+_V1_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE keys (id INTEGER PRIMARY KEY, site TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE, hint TEXT NOT NULL,
+    created REAL NOT NULL, revoked REAL);
+CREATE TABLE posts (permalink TEXT PRIMARY KEY, site TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '',
+    body TEXT NOT NULL DEFAULT '', updated REAL NOT NULL);
+CREATE TABLE requests (id INTEGER PRIMARY KEY, ts REAL NOT NULL, site TEXT NOT NULL, endpoint TEXT NOT NULL,
+    permalink TEXT NOT NULL DEFAULT '', author TEXT NOT NULL DEFAULT '', content TEXT NOT NULL DEFAULT '', score REAL,
+    verdict TEXT, answer TEXT NOT NULL, model_version TEXT NOT NULL, reasons TEXT NOT NULL DEFAULT '[]',
+    post_known INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE corrections (id INTEGER PRIMARY KEY, ts REAL NOT NULL, site TEXT NOT NULL,
+    label TEXT NOT NULL CHECK (label IN ('spam', 'ham')), permalink TEXT NOT NULL DEFAULT '',
+    author TEXT NOT NULL DEFAULT '', author_email TEXT NOT NULL DEFAULT '', author_url TEXT NOT NULL DEFAULT '',
+    author_ip TEXT NOT NULL DEFAULT '', comment_type TEXT NOT NULL DEFAULT 'comment', content TEXT NOT NULL DEFAULT '',
+    is_test INTEGER NOT NULL DEFAULT 0, fields TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE models (version TEXT PRIMARY KEY, path TEXT NOT NULL, created REAL NOT NULL, status TEXT NOT NULL,
+    metrics TEXT NOT NULL DEFAULT '{}', note TEXT NOT NULL DEFAULT '');
+INSERT INTO meta VALUES ('schema_version', '1'), ('active_model', 'm1');
+INSERT INTO keys VALUES (1, 'https://crumbnotes.example/', 'h1', 'abcd', 0, NULL);
+INSERT INTO keys VALUES (2, 'https://other.example/', 'h2', 'ef01', 0, NULL);
+INSERT INTO posts VALUES ('https://other.example/a', 'https://other.example/', 'A', 'a body', 1);
+INSERT INTO posts VALUES ('https://crumbnotes.example/rye', '', 'Rye', 'rye body', 2);
+INSERT INTO posts VALUES ('https://nobody.example/x', '', 'X', 'x body', 3);
+INSERT INTO models VALUES ('m1', '/m1.joblib', 0, 'active', '{}', '');
+INSERT INTO corrections (ts, site, label, content) VALUES (0, 'https://other.example/', 'spam', 'kept');
+"""
+
+
+def test_version_1_database_is_migrated_in_place(tmp_path):
+    db = tmp_path / "v1.db"
+    with sqlite3.connect(db) as old:
+        old.executescript(_V1_SCHEMA)
+    store = Store(db)
+    assert store.get_setting("schema_version") == "2"
+    assert store.get_post("https://other.example/a", site="https://other.example/") == ("A", "a body")
+    # A v1 post stored without a site goes to the one site with a key on its host...
+    assert store.get_post("https://crumbnotes.example/rye", site=BLOG) == ("Rye", "rye body")
+    # ...and one on no key's host stays where no key reads it.
+    assert store.get_post("https://nobody.example/x", site="") == ("X", "x body")
+    # The same permalink can now be stored by two sites without replacing each other.
+    store.put_post("https://other.example/a", site=BLOG, title="B")
+    assert store.get_post("https://other.example/a", site="https://other.example/") == ("A", "a body")
+    assert store.active_model() == "m1" and store.get_model("m1").site == ""
+    assert [c.content for c in store.corrections()] == ["kept"]
+    Store(db)  # opening a migrated database again is a no-op
+    assert Store(db).count_posts() == 4
+
+
+def test_newer_schema_is_refused_in_one_line(tmp_path):
+    db = tmp_path / "future.db"
+    Store(db).set_setting("schema_version", "99")
+    with pytest.raises(InputError, match="newer than this moderation understands"):
+        Store(db)
+
+
 def test_activate_unknown_model_is_refused(store):
     with pytest.raises(InputError):
         store.activate_model("nope")

@@ -146,25 +146,35 @@ def posts() -> None:
 @posts.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "format_name", default=None, help="Input format [default: detected].")
-@click.option("--site", default="", help="Site these posts belong to (shown in logs).")
+@click.option(
+    "--site",
+    required=True,
+    help="The site (as `keys list` names it) these posts belong to; only its keys' requests see them.",
+)
 @db_option
 @reports_errors
 def posts_import(files, format_name, site, db) -> None:
-    """Store the posts of export FILES (any format `moderation` reads) by their permalink."""
-    from ..formats import read_threads
-    from ..service.akismet import normalize_permalink
+    """Store the posts of export FILES (any format `moderation` reads) for SITE, by their permalink."""
+    from ..service.posts import import_posts
 
-    rows = []
-    skipped = 0
-    for file in files:
-        for thread in read_threads(file, format_name):
-            url = normalize_permalink(thread.post.url)
-            if not url:
-                skipped += 1
-                continue
-            rows.append((url, site, thread.post.title, thread.post.body))
-    stored = _open_store(db).put_posts(rows)
-    click.echo(f"stored {stored} posts" + (f"; skipped {skipped} without a URL" if skipped else ""))
+    result = import_posts(_open_store(db), files, site, format_name)
+    skipped = f"; skipped {result.skipped} without a URL" if result.skipped else ""
+    click.echo(f"stored {result.stored} posts for {result.site}{skipped}")
+
+
+@posts.command("list")
+@click.option("--site", default=None, help="Only this site's posts [default: every site's].")
+@db_option
+@reports_errors
+def posts_list(site, db) -> None:
+    """Stored posts: site, permalink and title, one a line (site "-" for posts no key can read)."""
+    from ..service.posts import list_posts
+
+    rows = list_posts(_open_store(db), site)
+    for owner, permalink, title, _updated in rows:
+        click.echo(f"{owner or '-'}\t{permalink}\t{title}")
+    if not rows:
+        click.echo("no posts stored" + (f" for {site}" if site else ""), err=True)
 
 
 @click.command()

@@ -327,7 +327,7 @@ class ServiceApp:
             # WordPress plugin) look for that body to report a bad key, and treat other statuses as
             # a network failure.
             return _INVALID_KEY
-        post, post_known = self.post_for(request.permalink)
+        post, post_known = self.post_for(site, request.permalink)
         fixed = request.test_value_answer()
         honeypot = request.honeypot_filled()
         if fixed is None and not honeypot:
@@ -416,10 +416,11 @@ class ServiceApp:
     def submit_ham(self, environ: dict) -> tuple[int, bytes, list]:
         return self._submit(environ, "ham")
 
-    def post_for(self, permalink: str) -> tuple[Post | None, bool]:
+    def post_for(self, site: str, permalink: str) -> tuple[Post | None, bool]:
+        """The post stored by ``site`` itself for this permalink: another site's post is never seen."""
         if not permalink:
             return None, False
-        found = self.store.get_post(permalink)
+        found = self.store.get_post(permalink, site=site)
         if found is None:
             return None, False
         title, body = found
@@ -456,7 +457,7 @@ class ServiceApp:
         model = self.models.current()
         return 200, _json({"status": "ok", "model_version": str(model.version)}), []
 
-    def _post_from_json(self, data: dict) -> tuple[Post | None, str, bool]:
+    def _post_from_json(self, site: str, data: dict) -> tuple[Post | None, str, bool]:
         """A post given inline wins; else the stored one for ``permalink``; else none."""
         raw = data.get("post")
         permalink = akismet.normalize_permalink(_text(data, "permalink"))
@@ -467,14 +468,14 @@ class ServiceApp:
                 raise HTTPError(400, "post must be a string or an object with title, body, url")
             permalink = akismet.normalize_permalink(_text(raw, "url")) or permalink
             return Post(title=_text(raw, "title"), body=_text(raw, "body"), url=permalink), permalink, True
-        post, known = self.post_for(permalink)
+        post, known = self.post_for(site, permalink)
         return post, permalink, known
 
     def api_score(self, environ: dict) -> tuple[int, bytes, list]:
         site = self.api_site(environ)
         data = self.read_json(environ)
         comment = _comment_from_json(data.get("comment", data))
-        post, permalink, known = self._post_from_json(data)
+        post, permalink, known = self._post_from_json(site, data)
         job = self.scorer.score(Job(site, "api-score", comment, post, permalink, known))
         return 200, _json(_result(comment, job.model, job.decision, job.request_id, known)), []
 
@@ -487,7 +488,7 @@ class ServiceApp:
         if len(raw_comments) > MAX_BATCH:
             raise HTTPError(413, f"at most {MAX_BATCH} comments per batch")
         comments = [_comment_from_json(raw, index) for index, raw in enumerate(raw_comments)]
-        post, permalink, known = self._post_from_json(data)
+        post, permalink, known = self._post_from_json(site, data)
         # One thread, so that replies are scored against the comments they answer.
         thread = Thread(post=post or Post(url=permalink), comments=comments)
         model = self.models.current()

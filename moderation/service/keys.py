@@ -58,3 +58,30 @@ def remove_keys(store: Store, what: str) -> int:
     if count == 0:
         raise InputError(f"no active key for {what!r}; see `moderation keys list`")
     return count
+
+
+def resolve_site(store: Store, name: str) -> str:
+    """The site, as its keys name it, that ``name`` means: the exact name, else the one site with the same
+    host (``crumbnotes.example`` for ``https://crumbnotes.example/``). Refused when no key has it, so a typo
+    cannot store posts or settings that no key will ever read."""
+    from .sites import site_host
+
+    name = name.strip()
+    sites = store.key_sites()
+    if name in sites:
+        return name
+    matches = [s for s in sites if site_host(name) and site_host(s) == site_host(name)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise InputError(
+            f"site {name!r} matches several sites ({', '.join(matches)}); give one as `keys list` shows it"
+        )
+    raise InputError(f"no site {name!r} has a key; see `moderation keys list` (or `moderation keys add {name}`)")
+
+
+def set_sharing(store: Store, name: str, share: bool) -> str:
+    """Opt a site in to (or out of) sharing its corrections with other sites' retraining."""
+    site = resolve_site(store, name)
+    store.set_sharing(site, share)
+    return site
