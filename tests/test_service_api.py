@@ -282,3 +282,124 @@ def test_no_request_fails_while_a_model_is_swapped_in(app, key, model_path, tmp_
     app.models.refresh()
     assert {status for status, _ in seen} == {200}
     assert http(app).post("/1.1/comment-check", data=data).headers["X-moderation-model"] == "under-load"
+
+
+SURROGATE = '"x\\ud800y"'
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/score", '{"comment": {"body": %s}}'),
+        ("/api/v1/score", '{"comment": {"body": "ok", "author": %s}}'),
+        ("/api/v1/score", '{"comment": {"body": "ok", "id": %s}}'),
+        ("/api/v1/score", '{"comment": {"body": "ok"}, "post": %s}'),
+        ("/api/v1/score", '{"comment": {"body": "ok"}, "post": {"title": %s}}'),
+        ("/api/v1/score-batch", '{"comments": [{"body": "fine"}, {"body": %s}]}'),
+        ("/api/v1/posts", '{"url": "https://crumbnotes.example/a", "body": %s}'),
+        ("/api/v1/corrections", '{"label": "spam", "comment": {"body": %s}}'),
+    ],
+    ids=["body", "author", "id", "post-string", "post-title", "batch", "posts", "corrections"],
+)
+def test_lone_surrogate_is_400_at_parse_time(api, app, path, body):
+    reply = api.post(path, content=(body % SURROGATE).encode(), headers={"Content-Type": "application/json"})
+    assert reply.status_code == 400
+    assert "surrogate" in reply.json()["error"] and "\n" not in reply.json()["error"]
+    assert app.store.count_requests() == 0 and app.store.count_corrections() == 0
+
+
+def test_akismet_value_decoding_to_a_surrogate_is_400(app, key):
+    # UTF-7 decodes "+2AA-" to a lone U+D800: a charset the codec registry knows, a value that is no text.
+    form = f"api_key={key}&blog={BLOG}&user_ip=1.2.3.4&blog_charset=utf-7&comment_content=%2B2AA-".encode()
+    reply = http(app).post("/1.1/comment-check", content=form)
+    assert reply.status_code == 400 and "surrogate" in reply.headers["X-akismet-debug-help"]
+
+
+class _GatedModel:
+    """Fails any call that includes a poisoned comment; the first call waits so the next jobs queue up."""
+
+    version = "gated"
+
+    def __init__(self):
+        import threading
+
+        self.gate = threading.Event()
+        self.calls: list[int] = []
+
+    def current(self, site=None):
+        return self
+
+    def score_comment(self, body, **kwargs):
+        from types import SimpleNamespace
+
+        self.gate.wait(10)
+        if "\ud800" in body:
+            raise UnicodeEncodeError("utf-8", body, 0, 1, "surrogates not allowed")
+        return SimpleNamespace(score=0.1, verdict="approve", reasons=["fine"])
+
+
+def test_a_failing_job_fails_alone_and_is_logged(tmp_path, caplog):
+    import threading
+
+    from moderation.service.scoring import BatchScorer, Job
+    from moderation.service.store import Store
+    from moderation.thread import Comment
+
+    model = _GatedModel()
+    scorer = BatchScorer(model, Store(tmp_path / "batch.db"))
+    outcomes: dict[str, object] = {}
+
+    def submit(name: str, body: str) -> None:
+        try:
+            outcomes[name] = scorer.score(Job(name, "api-score", Comment(body=body), None, "", False)).request_id
+        except Exception as exc:  # noqa: BLE001 - the outcome under test
+            outcomes[name] = exc
+
+    first = threading.Thread(target=submit, args=("site-0", "first, holds the worker"))
+    first.start()
+    while scorer._queue.qsize():  # the worker has taken the first job and waits at the gate
+        pass
+    others = [threading.Thread(target=submit, args=(f"site-{i}", f"comment {i}")) for i in range(1, 6)]
+    others.append(threading.Thread(target=submit, args=("attacker", "bad \ud800 text")))
+    for t in others:
+        t.start()
+    while scorer._queue.qsize() < len(others):
+        pass
+    with caplog.at_level("ERROR", logger="moderation.service"):
+        model.gate.set()
+        for t in [first, *others]:
+            t.join(10)
+    assert isinstance(outcomes.pop("attacker"), UnicodeEncodeError)
+    assert all(isinstance(v, int) for v in outcomes.values()), outcomes
+    assert len(outcomes) == 6
+    assert any("site=attacker" in r.getMessage() for r in caplog.records)
+
+
+def test_concurrent_mix_of_surrogates_and_good_checks(app, key, api):
+    import threading
+
+    statuses: dict[str, list[int]] = {"good": [], "bad": []}
+    lock = threading.Lock()
+    good = {"api_key": key, "blog": BLOG, "user_ip": "1.2.3.4", "comment_content": "Nice loaf, thanks"}
+
+    def run(kind: str) -> None:
+        with http(app) as client:
+            for _ in range(15):
+                if kind == "good":
+                    status = client.post("/1.1/comment-check", data=good).status_code
+                else:
+                    status = client.post(
+                        "/api/v1/score",
+                        content=b'{"comment": {"body": "\\ud800"}}',
+                        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+                    ).status_code
+                with lock:
+                    statuses[kind].append(status)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in ("good", "bad", "good", "bad", "good")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(statuses["good"]) == {200} and len(statuses["good"]) == 45
+    assert set(statuses["bad"]) == {400}

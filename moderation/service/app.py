@@ -285,9 +285,14 @@ class ServiceApp:
             raise HTTPError(415, "Akismet requests are application/x-www-form-urlencoded")
         body = self.read_body(environ, self.config.max_form_bytes)
         try:
-            return akismet.parse_form(body, content_type)
+            form = akismet.parse_form(body, content_type)
         except akismet.ProtocolError as exc:
             raise HTTPError(exc.status, exc.message) from None
+        for name, value in form.items():
+            # Some charsets (utf-7, utf-16 pairs split by %-escapes) decode to lone surrogates.
+            _valid_text(name, "a field name")
+            _valid_text(value, name[:40])
+        return form
 
     def limit(self, key: str, environ: dict, limiter: RateLimiter | None = None) -> None:
         wait = (limiter or self.limiter).allow(key)
@@ -463,11 +468,12 @@ class ServiceApp:
         permalink = akismet.normalize_permalink(_text(data, "permalink"))
         if raw is not None:
             if isinstance(raw, str):
-                return Post(body=raw, url=permalink), permalink, True
+                return Post(body=_valid_text(raw, "post"), url=permalink), permalink, True
             if not isinstance(raw, dict):
                 raise HTTPError(400, "post must be a string or an object with title, body, url")
-            permalink = akismet.normalize_permalink(_text(raw, "url")) or permalink
-            return Post(title=_text(raw, "title"), body=_text(raw, "body"), url=permalink), permalink, True
+            permalink = akismet.normalize_permalink(_text(raw, "url", "post")) or permalink
+            post = Post(title=_text(raw, "title", "post"), body=_text(raw, "body", "post"), url=permalink)
+            return post, permalink, True
         post, known = self.post_for(site, permalink)
         return post, permalink, known
 
@@ -523,10 +529,10 @@ class ServiceApp:
         for raw in raw_posts:
             if not isinstance(raw, dict):
                 raise HTTPError(400, "each post must be an object with url, title, body")
-            url = akismet.normalize_permalink(_text(raw, "url"))
+            url = akismet.normalize_permalink(_text(raw, "url", "post"))
             if not url:
                 raise HTTPError(400, "each post needs a url (its permalink)")
-            rows.append((url, site, _text(raw, "title"), _text(raw, "body")))
+            rows.append((url, site, _text(raw, "title", "post"), _text(raw, "body", "post")))
         stored = self.store.put_posts(rows)
         return 200, _json({"stored": stored}), []
 
@@ -579,13 +585,36 @@ def _json(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
 
-def _text(data: dict, name: str) -> str:
+def _text(data: dict, name: str, where: str = "") -> str:
     value = data.get(name, "")
     if value is None:
         return ""
+    label = f"{where}.{name}" if where else name
     if not isinstance(value, str):
-        raise HTTPError(400, f"{name} must be a string")
+        raise HTTPError(400, f"{label} must be a string")
+    return _valid_text(value, label)
+
+
+def _valid_text(value: str, label: str) -> str:
+    """Refuse here, at parsing, what would fail later: JSON may carry lone surrogates ("\\ud800"), which
+    are no text at all and cannot be stored or scored; caught later they failed the request's whole
+    scoring batch, other sites' requests included (issue 9 item 3)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise HTTPError(400, f"{label} has a lone surrogate (\\u{ord(value[exc.start]):04x}) at {exc.start}") from None
     return value
+
+
+def _identifier(raw: dict, name: str, where: str) -> str | None:
+    value = raw.get(name)
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise HTTPError(400, f"{where}.{name} must be a string or an integer")
+    if isinstance(value, int) and abs(value) >= 10**30:
+        raise HTTPError(400, f"{where}.{name} is too long a number")
+    return _valid_text(str(value), f"{where}.{name}")
 
 
 def _comment_from_json(raw: Any, index: int | None = None) -> Comment:
@@ -595,16 +624,16 @@ def _comment_from_json(raw: Any, index: int | None = None) -> Comment:
     body = raw.get("body", raw.get("content"))
     if not isinstance(body, str):
         raise HTTPError(400, f"{where} needs a body (the comment text)")
-    parent = raw.get("parent")
-    kind = _text(raw, "type") or "comment"
+    body = _valid_text(body, f"{where}.body")
+    kind = _text(raw, "type", where) or "comment"
     return Comment(
         body=body,
-        author=_text(raw, "author"),
-        id=str(raw.get("id") or ""),
-        author_url=_text(raw, "author_url"),
-        author_email=_text(raw, "author_email"),
-        author_ip=_text(raw, "author_ip"),
-        parent=str(parent) if parent not in (None, "") else None,
+        author=_text(raw, "author", where),
+        id=_identifier(raw, "id", where) or "",
+        author_url=_text(raw, "author_url", where),
+        author_email=_text(raw, "author_email", where),
+        author_ip=_text(raw, "author_ip", where),
+        parent=_identifier(raw, "parent", where),
         type=kind if kind in ("comment", "pingback", "trackback") else "comment",
     )
 
