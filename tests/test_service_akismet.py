@@ -169,3 +169,59 @@ def test_discard_only_well_past_spam_threshold(verdict, score, discard):
 
     answer = protocol.check_answer(verdict, score, spam_threshold=0.8, hold_as="spam")
     assert (dict(answer.headers).get("X-akismet-pro-tip") == "discard") is discard
+
+
+@pytest.mark.parametrize(
+    ("site", "blog", "answer"),
+    [
+        (BLOG, BLOG, "valid"),
+        (BLOG, "http://www.CRUMBNOTES.example:8080/blog/", "valid"),
+        (BLOG, "https://other.example/", "invalid"),
+        (BLOG, "https://crumbnotes.example.evil.example/", "invalid"),
+        (BLOG, "", "invalid"),
+        ("crumbnotes.example", "https://crumbnotes.example", "valid"),
+        ("staging", "http://staging/", "valid"),
+        ("staging", "https://crumbnotes.example/", "invalid"),
+    ],
+    ids=["same", "variants", "other-blog", "suffix-trick", "no-blog", "host-name", "label", "label-other"],
+)
+def test_verify_key_is_valid_only_for_the_keys_site(app, site, blog, answer):
+    key = new_key(app.store, site)
+    assert http(app).post("/1.1/verify-key", data={"key": key, "blog": blog}).text == answer
+
+
+@pytest.mark.parametrize("endpoint", ["comment-check", "submit-spam", "submit-ham"])
+def test_key_used_for_another_blog_is_invalid_and_stores_nothing(app, key, endpoint):
+    data = {"api_key": key, "blog": "https://other.example/", "user_ip": "1.2.3.4", **HAM}
+    reply = http(app).post(f"/1.1/{endpoint}", data=data)
+    assert (reply.status_code, reply.text) == (200, "invalid")
+    assert app.store.count_requests() == 0 and app.store.count_corrections() == 0
+
+
+def test_keys_remove_accepts_the_hint_keys_list_prints(tmp_path):
+    from click.testing import CliRunner
+
+    from moderation.cli.service import keys
+    from moderation.service.store import Store
+
+    db = str(tmp_path / "hint.db")
+    runner = CliRunner()
+    key = runner.invoke(keys, ["add", BLOG, "--db", db]).output.strip()
+    hint = runner.invoke(keys, ["list", "--db", db]).output.split("\t")[1]
+    assert hint == key[:4] + "…"
+    removed = runner.invoke(keys, ["remove", hint, "--db", db])
+    assert removed.exit_code == 0 and "revoked 1 key" in removed.output
+    assert Store(db).list_keys() == []
+
+
+def test_keys_remove_refuses_a_hint_shared_by_two_keys(tmp_path):
+    from moderation.errors import InputError
+    from moderation.service.keys import hash_key, remove_keys
+    from moderation.service.store import Store
+
+    store = Store(tmp_path / "twins.db")
+    store.add_key(BLOG, hash_key("abcd" + "0" * 28), "abcd")
+    store.add_key("https://other.example/", hash_key("abcd" + "1" * 28), "abcd")
+    with pytest.raises(InputError, match="2 keys start with 'abcd'"):
+        remove_keys(store, "abcd...")
+    assert len(store.list_keys()) == 2

@@ -208,7 +208,7 @@ def test_flood_from_one_key_is_rate_limited(tmp_path, model_path):  # noqa: F811
     limited = client.post("/1.1/comment-check", data=data)
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     # Another site's key has its own bucket.
-    other = {**data, "api_key": new_key(app.store, "https://other.example/")}
+    other = {**data, "api_key": new_key(app.store, "https://other.example/"), "blog": "https://other.example/"}
     assert client.post("/1.1/comment-check", data=other).status_code == 200
 
 

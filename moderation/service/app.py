@@ -24,6 +24,7 @@ from ..thread import Comment, Post, Thread
 from . import akismet
 from .keys import site_for_key
 from .scoring import BatchScorer, Job
+from .sites import same_site
 from .store import Store
 
 log = logging.getLogger("moderation.service")
@@ -302,8 +303,16 @@ class ServiceApp:
     # -- Akismet protocol -------------------------------------------------------------------------
 
     def akismet_site(self, environ: dict, form: dict[str, str], field: str = "api_key") -> str | None:
+        """The key's site, or None for a bad key or a key used for another blog.
+
+        A key answers only for its own site (see ``sites``): a key for A with ``blog=B`` is ``invalid``,
+        as Akismet answers it, so one site's key can neither check nor teach for another. A missing
+        ``blog`` is left to the required-field check (400) rather than called a bad key."""
         key = form.get(field) or akismet.key_from_host(environ.get("HTTP_HOST", ""))
         site = site_for_key(self.store, key)
+        blog = form.get("blog", "").strip()
+        if site is not None and (blog or field == "key") and not same_site(site, blog):
+            site = None
         if site is None:
             self.limit(f"ip:{environ.get('REMOTE_ADDR', '')}", environ, self.bad_key_limiter)
         else:

@@ -4,6 +4,9 @@ Keys are 32 lowercase hex characters (128 random bits). Lowercase hex because Ak
 the WordPress plugin may send the key as the first label of the host name (``{key}.rest.akismet.com``),
 and host names are case-insensitive and limited to letters, digits and hyphens. With 128 random bits a
 plain SHA-256 is enough to store them: there is nothing to brute-force that a slow hash would protect.
+
+A key belongs to one site and answers only for it: how an Akismet ``blog`` is matched with the key's
+site, and how a site named without a URL is read, is in ``sites``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ KEY_HEX_CHARS = 32
 _KEY_SHAPE = re.compile(rf"[0-9a-f]{{{KEY_HEX_CHARS}}}")
 # A site is named by its URL or any short label; it appears in logs and `keys list`.
 _SITE_SHAPE = re.compile(r"\S{1,200}")
+# What `keys list` prints for a key: its first four characters and an ellipsis.
+_HINT_SHAPE = re.compile(r"[0-9a-f]{4}(…|\.\.\.)?")
 
 
 def hash_key(key: str) -> str:
@@ -51,10 +56,24 @@ def list_keys(store: Store) -> list[KeyRecord]:
 
 
 def remove_keys(store: Store, what: str) -> int:
-    """Revoke by key (when ``what`` is one) or else every key of the site ``what``."""
+    """Revoke one key, given whole or by the hint `keys list` prints (``abcd…``), or every key of a site.
+
+    A hint is the key's first four characters, with or without the ``…`` (or ``...``) that `keys list`
+    prints after it; a hint shared by several active keys is refused, since it does not say which."""
     what = what.strip()
-    by_key = looks_like_key(what)
-    count = store.revoke_keys(key_hash=hash_key(what)) if by_key else store.revoke_keys(site=what)
+    if looks_like_key(what):
+        count = store.revoke_keys(key_hash=hash_key(what))
+    elif what in store.key_sites():
+        count = store.revoke_keys(site=what)
+    elif _HINT_SHAPE.fullmatch(what.lower()):
+        hint = what.lower().rstrip(".…")
+        matches = [r for r in store.list_keys() if r.hint == hint]
+        if len(matches) > 1:
+            sites = ", ".join(sorted({r.site for r in matches}))
+            raise InputError(f"{len(matches)} keys start with {hint!r} ({sites}); give the whole key or the site")
+        count = store.revoke_keys(key_id=matches[0].id) if matches else 0
+    else:
+        count = 0
     if count == 0:
         raise InputError(f"no active key for {what!r}; see `moderation keys list`")
     return count
