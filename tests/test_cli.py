@@ -206,3 +206,70 @@ def test_filter_refuses_outputs_that_would_destroy_something(runner, tmp_path, g
     assert survivor.read_bytes() == before
     assert {p.name: p.lstat().st_mode for p in tmp_path.iterdir()} == kinds  # nothing replaced or added
     assert Path("/dev/null").is_char_device()
+
+
+# ------------------------------------------------------------ issue 9, items 8 and 13: signals and odd input
+
+
+def test_sigterm_during_filter_leaves_no_temporary_file(runner, tmp_path, garden_page, model_path, monkeypatch):
+    import signal
+
+    from moderation.formats import plaintext
+
+    real_write = plaintext.write
+
+    def write_then_get_killed(threads, stream, **options):
+        real_write(threads, stream, **options)
+        stream.flush()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(plaintext, "write", write_then_get_killed)
+    previous = signal.getsignal(signal.SIGTERM)
+    result = runner.invoke(
+        main, ["filter", str(garden_page), "-o", str(tmp_path / "out.txt"), "--model", str(model_path)]
+    )
+    assert result.exit_code == 128 + signal.SIGTERM, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGTERM) == previous
+
+
+def test_unreadable_input_is_exit_1_in_one_line(runner, tmp_path, garden_page, model_path, monkeypatch):
+    page = tmp_path / "page.txt"
+    page.write_bytes(garden_page.read_bytes())
+    real_access = os.access
+    # Root reads any file, so the test makes this one unreadable the way click and our readers ask.
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == page else real_access(p, mode, **kw))
+    for command in (["score", str(page)], ["filter", str(page), "-o", str(tmp_path / "o.txt")]):
+        result = runner.invoke(main, [*command, "--model", str(model_path)])
+        assert result.exit_code == 1, result.output
+        assert "permission denied" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+HOSTILE_FILES = {
+    "json-huge-int": ("x.json", '{"comments": [{"body": "hi", "n": ' + "9" * 5000 + "}]}"),
+    "jsonl-huge-int": ("x.jsonl", '{"body": "hi", "n": ' + "9" * 5000 + "}\n"),
+    "json-surrogate": ("x.json", '{"comments": [{"body": "a \\ud800 b"}]}'),
+    "jsonl-surrogate": ("x.jsonl", '{"body": "a \\udc00 b"}\n'),
+    "csv-unclosed-quote": ("x.csv", 'id,body\n1,"never closed\n2,second\n'),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_FILES), ids=list(HOSTILE_FILES))
+@pytest.mark.parametrize("command", ["score", "filter"])
+def test_hostile_json_and_csv_are_one_line_exit_1(runner, tmp_path, model_path, case, command):
+    name, content = HOSTILE_FILES[case]
+    path = tmp_path / name
+    path.write_text(content)
+    extra = ["-o", str(tmp_path / f"out-{name}")] if command == "filter" else ["--format", "json"]
+    result = runner.invoke(main, [command, str(path), *extra, "--model", str(model_path)])
+    assert result.exit_code == 1, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_evaluate_with_a_huge_integer_is_one_line(runner, tmp_path, model_path):
+    data = tmp_path / "labeled.jsonl"
+    data.write_text('{"body": "hi", "label": "ham", "n": ' + "9" * 5000 + "}\n")
+    result = runner.invoke(main, ["evaluate", "--data", str(data), "--model", str(model_path)])
+    assert result.exit_code == 1, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output

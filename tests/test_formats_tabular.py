@@ -111,9 +111,7 @@ def test_jsonl_comment_lines_keep_their_shape(tmp_path):
     out = tmp_path / "out.jsonl"
     write_threads(threads, out, "jsonl")
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert (
-        len(lines) == 5 and lines[1]["source"] == "import-2024" and lines[1]["thread_id"] == "food-cast-iron"
-    )
+    assert len(lines) == 5 and lines[1]["source"] == "import-2024" and lines[1]["thread_id"] == "food-cast-iron"
     assert all("verdict" in line for line in lines)
 
 
@@ -181,3 +179,51 @@ def test_json_not_utf8_is_input_error(tmp_path):
     src.write_bytes('{"comments": [{"body": "café"}]}'.encode("latin-1"))
     with pytest.raises(InputError, match="not valid UTF-8"):
         list(read_threads(src, format="json"))
+
+
+# ----------------------------------------------------------------------- issue 9, items 8 and 13
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        ('id,body\n1,"never closed\n2,second\n3,third\n', 2),
+        ('id,body\n1,fine\n2,"opens here\n3,"closed"\n', 3),
+    ],
+    ids=["open-to-eof", "closed-by-a-later-quote"],
+)
+def test_csv_unclosed_quote_is_an_error_naming_the_line(tmp_path, content, line):
+    path = tmp_path / "c.csv"
+    path.write_text(content)
+    with pytest.raises(ParseError, match=rf"line {line}\b") as caught:
+        list(read_threads(path, "csv"))
+    assert "quote" in str(caught.value)
+
+
+HOSTILE_JSON = {
+    "huge-int-json": ('{"comments": [{"body": "hi", "n": ' + "9" * 5000 + "}]}", "json", "digits"),
+    "huge-int-jsonl": ('{"body": "hi", "n": ' + "9" * 5000 + "}\n", "jsonl", "digits"),
+    "surrogate-json": ('{"comments": [{"body": "a \\ud800 b"}]}', "json", "surrogate"),
+    "surrogate-jsonl": ('{"body": "ok", "extra": {"k": ["\\udfff"]}}\n', "jsonl", "surrogate"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_JSON), ids=list(HOSTILE_JSON))
+def test_json_huge_integers_and_lone_surrogates_are_parse_errors(tmp_path, case):
+    content, fmt, match = HOSTILE_JSON[case]
+    path = tmp_path / f"x.{fmt}"
+    path.write_text(content)
+    with pytest.raises(ParseError, match=match):
+        list(read_threads(path, fmt))
+
+
+def test_detection_survives_a_huge_integer(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"body": "hi", "n": ' + "9" * 5000 + "}\n")
+    assert detect_format(path) in ("jsonl", "json")
+
+
+def test_a_real_surrogate_pair_escape_is_fine(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"body": "smile \\ud83d\\ude00"}\n')
+    assert next(read_threads(path, "jsonl")).comments[0].body == "smile \U0001f600"

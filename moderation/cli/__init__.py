@@ -31,7 +31,9 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("page", type=click.Path(path_type=Path))
+# readable=False: click would refuse an unreadable file as a usage error (exit 2); it is an input
+# error (exit 1), which the readers report in one line.
+@click.argument("page", type=click.Path(path_type=Path, readable=False))
 @click.option(
     "--format",
     "output_format",
@@ -64,7 +66,9 @@ def score(
 
 
 @main.command(name="filter")
-@click.argument("page", type=click.Path(path_type=Path))
+# readable=False: click would refuse an unreadable file as a usage error (exit 2); it is an input
+# error (exit 1), which the readers report in one line.
+@click.argument("page", type=click.Path(path_type=Path, readable=False))
 @click.option(
     "-o",
     "--output",

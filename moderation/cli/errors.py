@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import signal
 import sqlite3
 import sys
+import threading
 
 import click
 
@@ -20,13 +23,53 @@ class CommandError(click.ClickException):
         self.exit_code = exit_code
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: raised in the main thread so that every ``finally`` (atomic writes) runs."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def sigterm_raises():
+    """While a command runs, SIGTERM raises instead of killing the process outright.
+
+    The default action ends the process without running ``finally`` blocks, which left a 0-byte
+    ``*.tmp`` beside `filter`'s output (issue 9 item 13); raised, it unwinds like Ctrl-C does.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def reports_errors(function):
     """Turn our exceptions, database errors and the OS errors of files we touch into one-line messages."""
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         try:
-            return function(*args, **kwargs)
+            with sigterm_raises():
+                return function(*args, **kwargs)
+        except Terminated:
+            click.echo("terminated", err=True)
+            sys.exit(128 + signal.SIGTERM)
+        except UnicodeEncodeError as error:
+            # Backstop for readers that let a lone surrogate through (a JSON "\ud800" escape, or a
+            # decoder named by --encoding): it cannot be written as UTF-8, so it is bad input.
+            bad = error.object[error.start : error.end]
+            raise CommandError(f"the input holds text that is not valid Unicode ({bad!a}: {error.reason})") from None
+        except ValueError as error:
+            # Backstop for JSON readers outside moderation.formats (labeled data): Python refuses an
+            # integer of over 4,300 digits with a ValueError, not a JSONDecodeError.
+            if "integer string conversion" not in str(error):
+                raise
+            raise CommandError(f"the input holds a number too long to read ({str(error).split(';')[0]})") from None
         except ModerationError as error:
             raise CommandError(str(error), error.exit_code) from None
         except BrokenPipeError:

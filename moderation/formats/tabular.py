@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -204,6 +205,41 @@ class _Grouper:
 
 # ------------------------------------------------------------------------------------------ JSON
 
+# A JSON escape can spell half of a surrogate pair ("\ud800"); Python decodes it to a string no UTF-8
+# writer accepts, and scoring, printing or writing it back failed with a traceback (issue 9 item 8).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _loads(text: str, path: str | Path, line: int | None = None) -> Any:
+    """``json.loads`` whose every failure is a one-line ParseError naming the file (and line)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise ParseError(f"{path}: JSON nested too deeply", line=line) from None
+    except ValueError as exc:
+        # Python refuses integers over 4,300 digits (CVE-2020-10735) with a ValueError.
+        raise ParseError(f"{path}: not valid JSON here: {str(exc).split(';')[0]}", line=line) from None
+    if _ESCAPED_SURROGATE.search(text):
+        _check_surrogates(data, path, line)
+    return data
+
+
+def _check_surrogates(value: Any, path: str | Path, line: int | None) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise ParseError(f"{path}: a JSON string holds a lone surrogate escape (not valid Unicode)", line=line)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
 
 def json_sniff(head: str) -> bool:
     return head.lstrip("\ufeff \t\r\n").startswith(("{", "["))
@@ -219,7 +255,7 @@ def json_read(
 ) -> Iterator[Thread]:
     text = read_text(path, encoding=encoding)
     try:
-        data = json.loads(text)
+        data = _loads(text, path)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" and text.lstrip().startswith("{"):
             # One object per line: a JSONL file named or detected as JSON.
@@ -267,7 +303,7 @@ def jsonl_sniff(head: str) -> bool:
         return False
     try:
         return isinstance(json.loads(lines[0]), dict)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # ValueError: also an integer of over 4,300 digits
         return False
 
 
@@ -297,11 +333,9 @@ def jsonl_read(
                 continue
             try:
                 try:
-                    raw = json.loads(line)
+                    raw = _loads(line, path, number)
                 except json.JSONDecodeError as exc:
                     raise ParseError(f"{path}: not valid JSON: {exc.msg}", line=number) from None
-                except RecursionError:
-                    raise ParseError(f"{path}: JSON nested too deeply", line=number) from None
                 if isinstance(raw, dict) and ("comments" in raw or "post" in raw):
                     thread = thread_from_dict(raw, where, line=number, shape="jsonl")
                     done = group.flush()
@@ -360,9 +394,13 @@ def csv_read(
     csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
     group = _Grouper("csv")
     line: int | None = None
+    header: list[str] | None = None
+    start = 1
     try:
         with open(path, encoding=encoding or "utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
+            # strict: a quote left open would otherwise swallow every row up to the next quote (or the end
+            # of the file) into one field, merging rows silently (issue 9 item 13).
+            reader = csv.reader(fh, strict=True)
             header = next(reader, None)
             if header is None:
                 raise ParseError(f"{path}: empty CSV file (expected a header row with a 'body' column)", line=1)
@@ -371,20 +409,27 @@ def csv_read(
                 raise ParseError(f"{path}: CSV header has no 'body' column (columns: {', '.join(header)})", line=1)
             if len(set(header)) != len(header):
                 raise ParseError(f"{path}: CSV header repeats a column name", line=1)
+            start = reader.line_num + 1
             for values in reader:
                 line = reader.line_num
+                record_start, start = start, line + 1
                 if not any(v.strip() for v in values):
                     continue
                 try:
                     if len(values) != len(header):
                         raise ParseError(
-                            f"{path}: row has {len(values)} fields, the header has {len(header)}", line=line
+                            f"{path}: row has {len(values)} fields, the header has {len(header)}", line=record_start
+                        )
+                    if any(_SURROGATE.search(v) for v in values):
+                        # Only a decoder given by --encoding (utf-7, unicode_escape) can produce one.
+                        raise ParseError(
+                            f"{path}: a field holds a lone surrogate (not valid Unicode)", line=record_start
                         )
                     row = dict(zip(header, values, strict=True))
-                    where = f"{path}: line {line}"
-                    comment = _row_to_comment(row, where, line)
-                    key = _thread_id(row, where, line)
-                    post = _post_from_row(row, where, line)
+                    where = f"{path}: line {record_start}"
+                    comment = _row_to_comment(row, where, record_start)
+                    key = _thread_id(row, where, record_start)
+                    post = _post_from_row(row, where, record_start)
                 except ParseError as exc:
                     report_problem(exc, skip_bad, on_problem)
                     continue
@@ -393,7 +438,14 @@ def csv_read(
                 if done is not None:
                     yield done
     except csv.Error as exc:
-        raise ParseError(f"{path}: malformed CSV: {exc}", line=line) from None
+        first = start if header is not None else 1
+        if "unexpected end of data" in str(exc) or reader.line_num > first:
+            raise ParseError(
+                f"{path}: malformed CSV: a quote opened in the row starting on line {first} is never closed "
+                f"correctly ({exc})",
+                line=first,
+            ) from None
+        raise ParseError(f"{path}: malformed CSV: {exc}", line=first) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not valid {encoding or 'UTF-8'} text ({exc.reason})") from None
     except LookupError:
