@@ -10,8 +10,21 @@ The rule ("not worse"), on the held-out corrections, each model at its own thres
      legitimate comment is, in practice, never seen again; and
   2. it must not make more mistakes overall (legitimate marked spam plus spam let through unheld).
 Ties promote, so that a candidate that learned from new corrections replaces an equal model.
-Without held-out corrections there is nothing site-specific to compare on, and nothing is promoted
-unless ``force`` is given.
+  3. it must get at least one held-out correction right. A candidate wrong on every one of them is never
+     promoted, even when the current model is as bad: the tie rule once promoted a candidate at
+     "mistakes 2 vs 2" (issue 9 item 11), and a model that fails every example it is judged on has shown
+     nothing; keeping the current one costs nothing while corrections accumulate.
+Ties otherwise promote, so that a candidate that learned from new corrections replaces an equal model.
+Without usable held-out corrections there is nothing site-specific to compare on: ``retrain`` says so
+before training (minutes of work for a candidate nobody could judge), unless ``force`` is given.
+Corrections with no text are neither trained on nor held out.
+
+Per site (issue 9 item 5). Each site's corrections teach that site's model only. ``retrain(site=SITE)``
+trains on the shipped data, SITE's corrections and those of sites that opted in to sharing
+(``moderation keys share``), is judged on SITE's own held-out corrections, and is promoted for SITE only;
+other sites keep their model. ``retrain()`` without a site trains the shared base model that every site
+without its own is served, from the shared corrections only: one key holder's submit-spam can no longer
+teach every other site's model.
 """
 
 from __future__ import annotations
@@ -23,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
+from .errors import DataError, ModelError
 from .service.store import Correction, ModelRecord, Store
 from .thread import Comment, Post, Thread
 
@@ -66,6 +79,7 @@ class RetrainResult:
     current_figures: Comparison | None
     trained_on: dict
     path: Path
+    site: str | None = None
 
 
 def split_corrections(corrections: Sequence[Correction], every: int = HOLDOUT_EVERY) -> tuple[list, list]:
@@ -138,6 +152,11 @@ def decide(candidate: Comparison | None, current: Comparison | None, *, force: b
             False,
             "no held-out corrections to compare on (need at least two of a label); kept the current model",
         )
+    if candidate.mistakes >= candidate.n:
+        return False, (
+            f"candidate gets every one of the {candidate.n} held-out corrections wrong "
+            f"(current model: {current.mistakes} wrong); never promoted"
+        )
     if candidate.blocked_legit > current.blocked_legit:
         return False, (
             f"candidate marks more legitimate comments as spam ({candidate.blocked_legit} vs "
@@ -173,9 +192,12 @@ def register_base_model(store: Store, path: str | Path | None = None) -> str | N
     return version
 
 
-def current_model(store: Store, base_path: str | Path | None, loader: Callable) -> object | None:
-    """The model the service would serve right now, or None if there is none that loads."""
-    active = store.active_model()
+def current_model(
+    store: Store, base_path: str | Path | None, loader: Callable, site: str | None = None
+) -> object | None:
+    """The model the service would serve ``site`` right now (its own, else the shared base), or None if
+    there is none that loads."""
+    active = (store.active_model(site) if site else None) or store.active_model(None)
     record = store.get_model(active) if active else None
     try:
         return loader(record.path if record else (str(base_path) if base_path else None))
@@ -183,10 +205,27 @@ def current_model(store: Store, base_path: str | Path | None, loader: Callable) 
         return None
 
 
+def usable(corrections: Iterable[Correction]) -> list[Correction]:
+    """Corrections with text: an empty one teaches no words, only that emptiness is spam (or ham)."""
+    return [c for c in corrections if c.content.strip()]
+
+
+def corrections_for(store: Store, site: str | None) -> tuple[list[Correction], list[Correction]]:
+    """(judged, shared): the corrections split into train and held-out for ``site`` (its own; for the
+    base model, the sharing sites'), and the other sharing sites' ones, which are only trained on."""
+    sharing = store.sharing_sites()
+    if site:
+        return usable(store.corrections(sites=[site])), usable(
+            store.corrections(sites=[s for s in sharing if s != site])
+        )
+    return usable(store.corrections(sites=sharing)), []
+
+
 def retrain(
     store: Store,
     models_dir: str | Path,
     *,
+    site: str | None = None,
     base_data: Sequence[str | Path] | None = None,
     extra_data: Sequence[str | Path] = (),
     base_model: str | Path | None = None,
@@ -199,24 +238,38 @@ def retrain(
     from .api import Moderator
     from .dataset import load_labeled_threads
     from .model import save_model
+    from .service.keys import resolve_site
     from .training import train_model
 
     say = progress or (lambda message: None)
+    site = resolve_site(store, site) if site else None
     register_base_model(store, base_model)
-    corrections = store.corrections()
-    train_part, held_part = split_corrections(corrections, holdout_every)
+    judged, shared = corrections_for(store, site)
+    train_part, held_part = split_corrections(judged, holdout_every)
+    train_part += shared
+    current = current_model(store, base_model, lambda p: Moderator.load(p), site)
+    if not held_part and current is not None and not force:
+        # Said before training: training on the shipped data takes minutes, for a candidate nothing
+        # could judge and that would not be promoted.
+        whose = f"{site}'s" if site else "shared (keys share)"
+        raise DataError(
+            f"no held-out corrections to judge a candidate on: {len(judged)} usable {whose} corrections, "
+            "and at least two of a label are needed; send more, or give --force to train and promote anyway"
+        )
     threads = list(load_labeled_threads(base_data))
     if extra_data:
         threads += load_labeled_threads(extra_data)
     threads += corrections_to_threads(store, train_part)
     say(
-        f"training on {sum(len(t.comments) for t in threads)} comments "
-        f"({len(train_part)} from corrections); {len(held_part)} corrections held out"
+        f"training {'for ' + site if site else 'the shared base model'} on "
+        f"{sum(len(t.comments) for t in threads)} comments ({len(train_part)} from corrections); "
+        f"{len(held_part)} corrections held out"
     )
     bundle = train_model(threads, seed=seed)
     version = _unique_version(store, bundle.version)
     bundle.card["version"] = version
     bundle.card["retraining"] = {
+        "site": site or "",
         "corrections_trained_on": len(train_part),
         "corrections_held_out": len(held_part),
         "holdout_every": holdout_every,
@@ -225,7 +278,6 @@ def retrain(
     save_model(bundle, path)
     candidate = Moderator(bundle)
 
-    current = current_model(store, base_model, lambda p: Moderator.load(p))
     held_threads = corrections_to_threads(store, held_part)
     cand_figures = compare(candidate, held_threads) if held_part else None
     curr_figures = compare(current, held_threads) if (held_part and current is not None) else None
@@ -241,10 +293,18 @@ def retrain(
         metrics["held_out"] = cand_figures.to_dict()
     if curr_figures is not None:
         metrics["held_out_current"] = curr_figures.to_dict()
-    store.add_model(version, str(path), status="candidate" if promoted else "rejected", metrics=metrics, note=reason)
+    store.add_model(
+        version,
+        str(path),
+        status="candidate" if promoted else "rejected",
+        metrics=metrics,
+        note=reason,
+        site=site or "",
+    )
     if promoted:
-        # The model file is complete on disk (save_model writes atomically) before the pointer moves.
-        store.activate_model(version)
+        # The model file is complete on disk (save_model writes atomically) before the pointer moves,
+        # and the pointer is this site's own (or, without a site, the shared base one).
+        store.activate_model(version, site=site or "")
     return RetrainResult(
         candidate=version,
         current=str(current.version) if current is not None else None,
@@ -254,25 +314,35 @@ def retrain(
         current_figures=curr_figures,
         trained_on={"comments": sum(len(t.comments) for t in threads), "corrections": len(train_part)},
         path=path,
+        site=site,
     )
 
 
 def list_models(store: Store, base_model: str | Path | None = None) -> tuple[list[ModelRecord], str | None]:
-    """Every registered version and the one serving (None means the base model)."""
+    """Every registered version and the shared one serving (None means the base file); each site's own
+    pointer is in ``store.active_models()``."""
     base = register_base_model(store, base_model)
     return store.list_models(), store.active_model() or base
 
 
-def use_model(store: Store, version: str) -> ModelRecord:
-    """Roll back (or forward) to a registered version, after checking its file still loads."""
+def use_model(store: Store, version: str, site: str | None = None) -> ModelRecord:
+    """Roll back (or forward) to a registered version, after checking its file still loads.
+
+    Without ``site`` it is activated for the site it was trained for (the shared pointer for the base
+    and shared models). With ``site``, a shared version can be made that site's model (a site's rollback
+    to the base); a version trained for another site cannot, since it learned that site's corrections."""
     from .model import load_model
+    from .service.keys import resolve_site
 
     record = store.get_model(version)
     if record is None:
         known = ", ".join(m.version for m in store.list_models()) or "none"
         raise ModelError(f"no model version {version!r} (known: {known})")
+    target = resolve_site(store, site) if site else None
+    if target and record.site and record.site != target:
+        raise ModelError(f"model {version} was trained for {record.site}, not {target}")
     load_model(record.path)
-    store.activate_model(version)
+    store.activate_model(version, site=target)
     return store.get_model(version)
 
 

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from fixtures.service.service_support import BLOG, HERE, http, make_app, model_path  # noqa: F401
 
 from moderation.cli.service import keys, models, posts, retrain
-from moderation.errors import ModelError
+from moderation.errors import DataError, ModelError
 from moderation.retraining import (
     Comparison,
     decide,
@@ -88,8 +88,19 @@ def _figures(blocked: int, missed: int, n: int = 10) -> Comparison:
         (_figures(0, 3), _figures(0, 1), False, False, "more mistakes"),
         (None, None, False, False, "no held-out"),
         (None, None, True, True, "--force"),
+        (_figures(1, 1, n=2), _figures(1, 1, n=2), False, False, "every one of the 2"),
+        (_figures(0, 2, n=2), _figures(0, 2, n=2), True, False, "never promoted"),
     ],
-    ids=["tie", "better", "blocks-more-legit", "more-mistakes", "nothing-held-out", "forced"],
+    ids=[
+        "tie",
+        "better",
+        "blocks-more-legit",
+        "more-mistakes",
+        "nothing-held-out",
+        "forced",
+        "all-wrong-tie",
+        "all-wrong-forced",
+    ],
 )
 def test_promotion_rule(candidate, current, force, promoted, why):
     decision, reason = decide(candidate, current, force=force)
@@ -98,31 +109,101 @@ def test_promotion_rule(candidate, current, force, promoted, why):
 
 
 def test_retrain_promotes_registers_and_rolls_back(store, tmp_path, model_path):  # noqa: F811
+    new_key(store, BLOG)
     _add_corrections(store, 5)
-    result = run_retrain(store, tmp_path / "models", base_data=[HERE], base_model=model_path)
+    result = run_retrain(store, tmp_path / "models", site=BLOG, base_data=[HERE], base_model=model_path)
     assert result.path.exists()
     assert result.candidate_figures is not None and result.candidate_figures.n == 2
     assert result.current_figures is not None
     records, serving = list_models(store, model_path)
     versions = {r.version: r for r in records}
-    assert result.candidate in versions
+    assert result.candidate in versions and versions[result.candidate].site == BLOG
     assert versions[result.candidate].metrics["held_out"]["n"] == 2
-    # The candidate learned these sites' corrections; on their held-out share it is at least as good.
+    # The candidate learned this site's corrections; on their held-out share it is at least as good.
     assert result.promoted, result.reason
-    assert serving == result.candidate
+    assert store.active_model(BLOG) == result.candidate
     base = next(r.version for r in records if r.status == "base")
-    use_model(store, base)
-    assert store.active_model() == base
+    assert serving == base  # the shared pointer did not move
+    use_model(store, base, site=BLOG)
+    assert store.active_model(BLOG) == base
 
 
-def test_retrain_without_held_out_keeps_current_unless_forced(store, tmp_path, model_path):  # noqa: F811
+def test_retrain_without_held_out_says_so_before_training(store, tmp_path, model_path, monkeypatch):  # noqa: F811
+    import moderation.training
+
+    new_key(store, BLOG)
     store.add_correction(site=BLOG, label="spam", content=SPAMMY[0])
-    kept = run_retrain(store, tmp_path / "models", base_data=[HERE], base_model=model_path)
-    assert (kept.promoted, store.active_model()) == (False, None)
-    assert "no held-out" in kept.reason
-    forced = run_retrain(store, tmp_path / "models", base_data=[HERE], base_model=model_path, force=True)
-    assert forced.promoted and store.active_model() == forced.candidate
-    assert forced.candidate != kept.candidate  # same data and seed, still two registry entries
+    store.add_correction(site=BLOG, label="spam", content="   ")  # no text: not usable, not held out
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained although nothing could judge the candidate")
+
+    monkeypatch.setattr(moderation.training, "train_model", no_training)
+    with pytest.raises(DataError, match="no held-out corrections.*1 usable"):
+        run_retrain(store, tmp_path / "models", site=BLOG, base_data=[HERE], base_model=model_path)
+    monkeypatch.undo()
+    assert store.active_model(BLOG) is None
+    forced = run_retrain(store, tmp_path / "models", site=BLOG, base_data=[HERE], base_model=model_path, force=True)
+    assert forced.promoted and store.active_model(BLOG) == forced.candidate
+    again = run_retrain(store, tmp_path / "models", site=BLOG, base_data=[HERE], base_model=model_path, force=True)
+    assert again.candidate != forced.candidate  # same data and seed, still two registry entries
+
+
+def test_cli_retrain_without_held_out_is_one_line_error(tmp_path, model_path):  # noqa: F811
+    db = str(tmp_path / "empty.db")
+    result = CliRunner().invoke(retrain, ["--db", db, "--base-data", str(HERE), "--model", str(model_path)])
+    assert result.exit_code == 1 and result.output.startswith("Error: no held-out corrections")
+    assert "training" not in result.output
+
+
+def test_site_b_corrections_cannot_change_site_a_scores(tmp_path, model_path):  # noqa: F811
+    """Issue 9 item 5: any key holder's submit-spam used to teach the one model every site is served."""
+    app = make_app(tmp_path / "sites.db", model_path, rate=0)
+    site_a, site_b = BLOG, "https://other.example/"
+    key_a, key_b = new_key(app.store, site_a), new_key(app.store, site_b)
+    probes = LEGIT + SPAMMY
+
+    def scores(key: str) -> list[tuple[float, str]]:
+        client = http(app)
+        client.headers["Authorization"] = f"Bearer {key}"
+        replies = [client.post("/api/v1/score", json={"comment": {"body": text}}).json() for text in probes]
+        return [(r["score"], r["model_version"]) for r in replies]
+
+    before_a = scores(key_a)
+    # B reports A-style legitimate comments as spam, through the Akismet protocol, enough to be judged on.
+    for text in LEGIT * 2:
+        form = {"api_key": key_b, "blog": site_b, "user_ip": "10.0.0.2", "comment_content": text}
+        assert http(app).post("/1.1/submit-spam", data=form).text.startswith("Thanks")
+    for text in SPAMMY:
+        form = {"api_key": key_b, "blog": site_b, "user_ip": "10.0.0.2", "comment_content": text}
+        http(app).post("/1.1/submit-ham", data=form)
+    result = run_retrain(
+        app.store, tmp_path / "models", site=site_b, base_data=[HERE], base_model=model_path, force=True
+    )
+    assert result.site == site_b and app.store.active_model(site_b) == result.candidate
+    app.models.refresh(site=site_b)
+    app.models.refresh(site=site_a)
+    assert scores(key_b)[0][1] == result.candidate  # B is served its own model...
+    assert scores(key_a) == before_a  # ...and A's scores did not move at all.
+    # B did not opt in to sharing, so the shared base model cannot learn from B either.
+    with pytest.raises(DataError, match="0 usable shared"):
+        run_retrain(app.store, tmp_path / "models", base_data=[HERE], base_model=model_path)
+
+
+def test_shared_corrections_join_other_sites_retraining_only_when_opted_in(store):
+    from moderation.retraining import corrections_for
+
+    new_key(store, BLOG)
+    new_key(store, "https://other.example/")
+    store.add_correction(site="https://other.example/", label="spam", content="from other")
+    store.add_correction(site=BLOG, label="spam", content="from blog")
+    assert [c.content for c in corrections_for(store, BLOG)[1]] == []
+    result = CliRunner().invoke(keys, ["share", "other.example", "--on", "--db", str(store.path)])
+    assert result.exit_code == 0, result.output
+    assert [c.content for c in corrections_for(store, BLOG)[1]] == ["from other"]
+    assert [c.content for c in corrections_for(store, None)[0]] == ["from other"]
+    CliRunner().invoke(keys, ["share", "other.example", "--off", "--db", str(store.path)])
+    assert corrections_for(store, None)[0] == []
 
 
 def test_test_corrections_are_not_learned_from(store):

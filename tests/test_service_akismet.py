@@ -225,3 +225,22 @@ def test_keys_remove_refuses_a_hint_shared_by_two_keys(tmp_path):
     with pytest.raises(InputError, match="2 keys start with 'abcd'"):
         remove_keys(store, "abcd...")
     assert len(store.list_keys()) == 2
+
+
+@pytest.mark.parametrize("endpoint", ["submit-spam", "submit-ham"])
+@pytest.mark.parametrize("content", ["", "  \n "], ids=["empty", "blank"])
+def test_submission_without_text_is_thanked_but_not_stored(app, key, endpoint, content):
+    data = {"api_key": key, "blog": BLOG, "user_ip": "1.2.3.4", "comment_content": content}
+    reply = http(app).post(f"/1.1/{endpoint}", data=data)
+    assert (reply.status_code, reply.text) == (200, "Thanks for making the web a better place.")
+    assert app.store.count_corrections() == 0
+
+
+def test_json_correction_without_text_is_400(app, key):
+    reply = http(app).post(
+        "/api/v1/corrections",
+        json={"label": "spam", "comment": {"body": " "}},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert reply.status_code == 400 and "nothing to learn" in reply.json()["error"]
+    assert app.store.count_corrections() == 0

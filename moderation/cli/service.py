@@ -177,8 +177,29 @@ def posts_list(site, db) -> None:
         click.echo("no posts stored" + (f" for {site}" if site else ""), err=True)
 
 
+@keys.command("share")
+@click.argument("site")
+@click.option(
+    "--on/--off", "share", required=True, help="Share SITE's corrections with other sites' retraining, or stop."
+)
+@db_option
+@reports_errors
+def keys_share(site: str, share: bool, db: Path | None) -> None:
+    """Opt SITE in to (or out of) sharing its corrections: only shared ones teach other sites' models."""
+    from ..service.keys import set_sharing
+
+    owner = set_sharing(_open_store(db), site, share)
+    click.echo(f"{owner}: corrections {'shared with' if share else 'kept from'} other sites' retraining")
+
+
 @click.command()
 @db_option
+@click.option(
+    "--site",
+    default=None,
+    help="Train, judge and promote a model for this site only, from its own and the shared corrections "
+    "[default: the shared base model, from shared corrections only].",
+)
 @click.option(
     "--data",
     "extra_data",
@@ -201,9 +222,9 @@ def posts_list(site, db) -> None:
 )
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--no-promote", is_flag=True, help="Train and compare, but never promote.")
-@click.option("--force", is_flag=True, help="Promote even without held-out corrections to compare on.")
+@click.option("--force", is_flag=True, help="Train and promote even without held-out corrections to compare on.")
 @reports_errors
-def retrain(db, extra_data, base_data, model_path, seed, no_promote, force) -> None:
+def retrain(db, site, extra_data, base_data, model_path, seed, no_promote, force) -> None:
     """Train on the shipped data plus stored corrections; promote the candidate if it is not worse."""
     from ..retraining import retrain as run
 
@@ -211,6 +232,7 @@ def retrain(db, extra_data, base_data, model_path, seed, no_promote, force) -> N
     result = run(
         store,
         _models_dir(db),
+        site=site,
         base_data=list(base_data) or None,
         extra_data=list(extra_data),
         base_model=model_path,
@@ -226,26 +248,39 @@ def retrain(db, extra_data, base_data, model_path, seed, no_promote, force) -> N
                 f"{figures.blocked_legit}, spam let through {figures.missed_spam}, held {figures.held}"
             )
     verdict = "promoted" if result.promoted else "not promoted"
-    click.echo(f"{result.candidate} {verdict}: {result.reason}")
+    scope = f" for {result.site}" if result.site else " as the shared base model"
+    click.echo(f"{result.candidate} {verdict}{scope}: {result.reason}")
 
 
 @click.group(invoke_without_command=True)
 @db_option
-@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The base model file, as given to `serve --model`, so it is listed (and can be rolled back to) "
+    "[default: the shipped models/default.joblib].",
+)
 @click.pass_context
 @reports_errors
 def models(ctx: click.Context, db, model_path) -> None:
-    """List model versions with their figures; `models use VERSION` switches (or rolls back)."""
+    """List model versions with their site and figures; `models use VERSION` switches (or rolls back).
+
+    * marks the shared model serving every site without its own; a site's own model is marked with
+    "serving SITE"."""
     ctx.ensure_object(dict)
     ctx.obj["db"] = db
     if ctx.invoked_subcommand is not None:
         return
     from ..retraining import list_models
 
-    records, serving = list_models(_open_store(db), model_path)
+    store = _open_store(db)
+    records, serving = list_models(store, model_path)
     if not records:
         click.echo("no models registered yet (run `moderation retrain`)")
         return
+    by_site = store.active_models()
     for record in records:
         mark = "*" if record.version == serving else " "
         held = record.metrics.get("held_out") or {}
@@ -257,20 +292,26 @@ def models(ctx: click.Context, db, model_path) -> None:
             figures.append(f"cv roc_auc {cv['roc_auc']:.3f}")
         if "blocked_legit" in cv:
             figures.append(f"cv legit blocked {cv['blocked_legit']:.3f}")
-        click.echo(f"{mark} {record.version}\t{record.status}\t{', '.join(figures) or '-'}")
+        sites = sorted(site for site, version in by_site.items() if version == record.version)
+        serving_for = f"\tserving {', '.join(sites)}" if sites else ""
+        owner = record.site or "shared"
+        click.echo(f"{mark} {record.version}\t{owner}\t{record.status}\t{', '.join(figures) or '-'}{serving_for}")
 
 
 @models.command("use")
 @click.argument("version")
+@click.option("--site", default=None, help="Make VERSION this site's model [default: the site it was trained for].")
 @db_option
 @click.pass_context
 @reports_errors
-def models_use(ctx: click.Context, version: str, db) -> None:
+def models_use(ctx: click.Context, version: str, site, db) -> None:
     """Serve VERSION from now on; running services switch on their next request."""
     from ..retraining import use_model
 
-    record = use_model(_open_store(db or ctx.obj.get("db")), version)
-    click.echo(f"now serving {record.version} ({record.path})")
+    record = use_model(_open_store(db or ctx.obj.get("db")), version, site)
+    click.echo(
+        f"now serving {record.version} ({record.path}) for {site or record.site or 'every site without its own'}"
+    )
 
 
 COMMANDS = (serve, keys, posts, retrain, models)

@@ -14,6 +14,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,34 +58,56 @@ def default_db_path() -> Path:
 
 
 class ModelHolder:
-    """The model in use, swapped atomically when the store's active version changes.
+    """The models in use: the shared base model, and each site's own retrained one, swapped atomically.
 
-    Every request reads the store's pointer (one indexed SELECT). When it names another version, a
-    background thread loads that model completely; requests keep using the old one until the new one
-    is ready, then a single reference assignment swaps them. So a promotion never fails a request and
-    never makes one wait for a load. A version that fails to load is remembered and not retried on
-    every request; the service keeps the model it has.
+    Every request reads its site's pointer and the shared one (two indexed SELECTs of tiny tables). A site
+    without a model of its own is served the shared base model (the promoted shared version, else the
+    ``--model``/shipped file). When a pointer names a model that is not loaded, a background thread loads
+    it completely (and scores a warm-up comment with it); requests keep the model they had (for a site
+    seen for the first time: the base model) until it is ready, then one reference assignment swaps them.
+    So a promotion never fails a request and never makes one wait for a load, which matters because one
+    scoring thread serves every site. A version that fails to load is remembered and not retried on every
+    request; the site keeps the model it has.
+
+    Site models are cached, least recently used first out, at most ``cache_size`` of them: each holds a
+    fitted pipeline of tens of MB. A site whose model was evicted is served the base model for the few
+    seconds its model takes to load again; the base model is never evicted.
     """
 
-    def __init__(self, store: Store, loader: ModelLoader = default_loader, base_path: str | None = None):
+    def __init__(
+        self,
+        store: Store,
+        loader: ModelLoader = default_loader,
+        base_path: str | None = None,
+        cache_size: int = 8,
+    ):
         self.store = store
         self.loader = loader
         self.base_path = base_path
+        self.cache_size = max(1, cache_size)
         self._lock = threading.Lock()
-        self._loading: str | None = None
+        self._loading: set[str] = set()
         self._failed: set[str] = set()
-        wanted = store.active_model()
-        self._current = (wanted, self._load(wanted))
+        self._cache: OrderedDict[str, Any] = OrderedDict()
+        # What each site was last served ("" is the site-less base), to keep it until a swap is ready.
+        self._serving: dict[str, str] = {}
+        wanted = self._wanted(None)
+        self._base = (wanted, self._load(wanted))
 
-    def _path_for(self, version: str | None) -> str | None:
-        if version is None:
+    def _wanted(self, site: str | None) -> str:
+        """The version a site should be served ("" for the base file), from the store's pointers."""
+        own = self.store.active_model(site) if site else None
+        return own or self.store.active_model(None) or ""
+
+    def _path_for(self, version: str) -> str | None:
+        if not version:
             return self.base_path
         record = self.store.get_model(version)
         if record is None:
             raise ModelError(f"active model {version!r} is not in the model registry")
         return record.path
 
-    def _load(self, version: str | None) -> Any:
+    def _load(self, version: str) -> Any:
         """Load and score one comment: a model that unpickles but no longer fits the feature code
         (seen when features change under a saved model) fails here, not on a customer's request."""
         path = self._path_for(version)
@@ -95,47 +118,76 @@ class ModelHolder:
             raise ModelError(f"{path or 'default model'}: loads but cannot score ({exc})") from None
         return model
 
-    def current(self) -> Any:
-        wanted = self.store.active_model()
-        pointer, model = self._current
-        if wanted != pointer and (wanted or "") not in self._failed:
-            self._start_load(wanted)
+    def _loaded(self, version: str) -> Any | None:
+        if version == self._base[0]:
+            return self._base[1]
+        model = self._cache.get(version)
+        if model is not None:
+            self._cache.move_to_end(version)
+        return model
+
+    def current(self, site: str | None = None) -> Any:
+        """The model to score ``site``'s request with now (None: the shared base model)."""
+        wanted = self._wanted(site)
+        with self._lock:
+            model = self._loaded(wanted)
+            if model is None:
+                if wanted not in self._failed:
+                    self._start_load(wanted)
+                # Until it is ready: what this site had, else the base model.
+                model = self._loaded(self._serving.get(site or "", self._base[0])) or self._base[1]
+                return model
+            previous = self._serving.get(site or "")
+            self._serving[site or ""] = wanted
+        if site and previous is not None and previous != wanted:
+            log.info("site %s: now served by model %s (was %s)", site, wanted or "base", previous or "base")
         return model
 
     @property
     def pointer(self) -> str | None:
-        return self._current[0]
+        return self._base[0] or None
 
-    def _start_load(self, version: str | None) -> None:
-        with self._lock:
-            if self._loading is not None:
-                return
-            self._loading = version or ""
+    def _start_load(self, version: str) -> None:
+        # Called with self._lock held.
+        if version in self._loading:
+            return
+        self._loading.add(version)
         threading.Thread(target=self._load_and_swap, args=(version,), daemon=True, name="model-load").start()
 
-    def _load_and_swap(self, version: str | None) -> None:
+    def _load_and_swap(self, version: str) -> None:
         try:
             model = self._load(version)
         except Exception as exc:  # noqa: BLE001 - any failure leaves the old model serving
-            log.error("could not load model %s, keeping %s: %s", version, self.pointer, exc)
-            self._failed.add(version or "")
-        else:
-            self._current = (version, model)
-            log.info("now serving model %s", getattr(model, "version", version))
-        finally:
+            log.error("could not load model %s, keeping the models serving: %s", version or "base", exc)
             with self._lock:
-                self._loading = None
+                self._failed.add(version)
+                self._loading.discard(version)
+            return
+        with self._lock:
+            if version == self.store.active_model(None) or (not version and not self.store.active_model(None)):
+                old = self._base[0]
+                self._base = (version, model)
+                log.info("shared base model is now %s (was %s)", getattr(model, "version", version), old or "base")
+            else:
+                self._cache[version] = model
+                self._cache.move_to_end(version)
+                while len(self._cache) > self.cache_size:
+                    evicted, _ = self._cache.popitem(last=False)
+                    log.info("model %s evicted from the cache of %d", evicted, self.cache_size)
+                log.info("model %s loaded", getattr(model, "version", version))
+            self._loading.discard(version)
 
-    def refresh(self, timeout: float = 30.0) -> Any:
-        """Wait until the model matches the store's pointer (for tests and the CLI), then return it."""
+    def refresh(self, timeout: float = 30.0, site: str | None = None) -> Any:
+        """Wait until ``site``'s model matches the store's pointers (for tests and the CLI), then return it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self.current()
-            wanted = self.store.active_model()
-            if self._loading is None and (self.pointer == wanted or (wanted or "") in self._failed):
-                break
+            model = self.current(site)
+            wanted = self._wanted(site)
+            with self._lock:
+                if wanted in self._failed or self._loaded(wanted) is model:
+                    return model
             time.sleep(0.01)
-        return self._current[1]
+        return self.current(site)
 
 
 class RateLimiter:
@@ -366,7 +418,7 @@ class ServiceApp:
             headers = [*result.headers, *self._provenance(job.request_id, model)]
             return 200, result.body.encode("ascii"), headers
         # Akismet's test values and a filled honeypot are answered without the model, and logged as such.
-        model = self.models.current()
+        model = self.models.current(site)
         headers: list[tuple[str, str]] = []
         if fixed is not None:
             is_spam, reason = fixed
@@ -408,6 +460,13 @@ class ServiceApp:
         if site is None:
             return _INVALID_KEY
         c = request.comment
+        if not c.body.strip():
+            # Nothing to learn from: an empty comment has no words, and stored as spam it would teach the
+            # model that an empty comment (a pingback without excerpt, a deleted one) is spam. Akismet
+            # answers every accepted submission with its thanks, and clients treat any other answer as a
+            # failure and retry, so the same thanks is sent; the skip is logged.
+            log.info("site %s: %s with an empty comment_content not stored", site, label)
+            return 200, akismet.SUBMIT_THANKS.encode("ascii"), []
         known = {k: v for k, v in request.form.items() if k in akismet.FIELDS and k != "api_key"}
         self.store.add_correction(
             site=site,
@@ -506,7 +565,7 @@ class ServiceApp:
         post, permalink, known = self._post_from_json(site, data)
         # One thread, so that replies are scored against the comments they answer.
         thread = Thread(post=post or Post(url=permalink), comments=comments)
-        model = self.models.current()
+        model = self.models.current(site)
         decisions = model.score_thread(thread)
         rows = [
             {
@@ -552,6 +611,8 @@ class ServiceApp:
         if label not in ("spam", "ham"):
             raise HTTPError(400, 'label must be "spam" or "ham"')
         comment = _comment_from_json(data.get("comment", data))
+        if not comment.body.strip():
+            raise HTTPError(400, "comment body is empty: there is nothing to learn from")
         permalink = akismet.normalize_permalink(_text(data, "permalink"))
         correction_id = self.store.add_correction(
             site=site,

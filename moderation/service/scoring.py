@@ -102,38 +102,48 @@ class BatchScorer:
         )
 
     def _score(self, batch: list[Job]) -> None:
-        model = self.models.current()
-        comments = [job.comment for job in batch]
+        # Each site is scored by its own model (its retrained one, else the shared base): one model call
+        # per distinct model in the batch.
+        groups: dict[int, tuple[Any, list[Job]]] = {}
+        for job in batch:
+            model = self.models.current(job.site)
+            groups.setdefault(id(model), (model, []))[1].append(job)
+        rows = []
+        ordered: list[Job] = []
+        for model, jobs in groups.values():
+            for job, decision in zip(jobs, self._decide(model, jobs), strict=True):
+                job.model, job.decision = model, decision
+                answer = job.answer(model, decision) if job.answer else decision.verdict
+                ordered.append(job)
+                rows.append(
+                    {
+                        "site": job.site,
+                        "endpoint": job.endpoint,
+                        "answer": answer,
+                        "model_version": str(model.version),
+                        "permalink": job.permalink,
+                        "author": job.comment.author,
+                        "content": job.comment.body,
+                        "score": float(decision.score),
+                        "verdict": decision.verdict,
+                        "reasons": list(decision.reasons),
+                        "post_known": job.post_known,
+                    }
+                )
+        for job, request_id in zip(ordered, self.store.log_requests(rows), strict=True):
+            job.request_id = request_id
+
+    @staticmethod
+    def _decide(model, jobs: list[Job]) -> list:
+        comments = [job.comment for job in jobs]
         if hasattr(model, "decide"):
             from ..features import item_for_comment
 
-            items = [item_for_comment(job.comment, job.post, None) for job in batch]
-            decisions = model.decide(items, comments)
-        else:
-            decisions = [
-                model.score_comment(
-                    c.body, post=j.post, author=c.author, author_url=c.author_url, author_email=c.author_email
-                )
-                for j, c in zip(batch, comments, strict=True)
-            ]
-        rows = []
-        for job, decision in zip(batch, decisions, strict=True):
-            job.model, job.decision = model, decision
-            answer = job.answer(model, decision) if job.answer else decision.verdict
-            rows.append(
-                {
-                    "site": job.site,
-                    "endpoint": job.endpoint,
-                    "answer": answer,
-                    "model_version": str(model.version),
-                    "permalink": job.permalink,
-                    "author": job.comment.author,
-                    "content": job.comment.body,
-                    "score": float(decision.score),
-                    "verdict": decision.verdict,
-                    "reasons": list(decision.reasons),
-                    "post_known": job.post_known,
-                }
+            items = [item_for_comment(job.comment, job.post, None) for job in jobs]
+            return model.decide(items, comments)
+        return [
+            model.score_comment(
+                c.body, post=j.post, author=c.author, author_url=c.author_url, author_email=c.author_email
             )
-        for job, request_id in zip(batch, self.store.log_requests(rows), strict=True):
-            job.request_id = request_id
+            for j, c in zip(jobs, comments, strict=True)
+        ]
