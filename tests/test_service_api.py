@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fixtures.service.service_support import BLOG, http, make_app, model_path  # noqa: F401
 
@@ -403,3 +405,71 @@ def test_concurrent_mix_of_surrogates_and_good_checks(app, key, api):
         t.join()
     assert set(statuses["good"]) == {200} and len(statuses["good"]) == 45
     assert set(statuses["bad"]) == {400}
+
+
+FORM = "blog=https%3A%2F%2Fcrumbnotes.example%2F&user_ip=1.2.3.4&comment_content=hi"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "extra"),
+    [
+        ("application/x-www-form-urlencoded; charset=klingon", ""),
+        ("application/x-www-form-urlencoded; charset=base64", ""),
+        ("application/x-www-form-urlencoded", "&blog_charset=rot13"),
+        ("application/x-www-form-urlencoded", "&blog_charset=%00"),
+        ("application/x-www-form-urlencoded", "&blog_charset=undefined"),
+    ],
+    ids=["unknown-content-type-charset", "bytes-codec", "bytes-codec-blog-charset", "nul-charset", "undefined-codec"],
+)
+def test_unusable_charset_is_400_with_one_line(app, key, content_type, extra):
+    body = f"api_key={key}&{FORM}{extra}".encode()
+    reply = http(app).post("/1.1/comment-check", content=body, headers={"Content-Type": content_type})
+    assert reply.status_code == 400
+    assert "charset" in reply.headers["X-akismet-debug-help"].lower() or "valid" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"[" * 100_000, "nested too deeply"),
+        (b'{"comment": {"body": "x", "id": ' + b"9" * 5000 + b"}}", "5000 digits"),
+        (b'{"x": -' + b"1" * 5000 + b', "comment": {"body": "x"}}', "5000 digits"),
+        (b'{"comment": {"body": "x"}, "n": NaN}', "NaN"),
+    ],
+    ids=["deep-nesting", "5000-digit-integer", "negative-long-integer", "nan"],
+)
+def test_hostile_json_values_are_400(api, body, message):
+    reply = api.post("/api/v1/score", content=body, headers={"Content-Type": "application/json"})
+    assert reply.status_code == 400 and message in reply.json()["error"]
+
+
+def _raw_get(app, path_info: str, key: str) -> tuple[str, dict]:
+    """Call the WSGI app as waitress does: PATH_INFO is the percent-decoded path read as Latin-1."""
+    import io
+
+    seen: dict = {}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path_info,
+        "HTTP_AUTHORIZATION": f"Bearer {key}",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.input": io.BytesIO(b""),
+    }
+    body = b"".join(app(environ, lambda status, headers: seen.update(status=status, headers=headers)))
+    return seen["status"], json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    ["9" * 50, "9223372036854775808", "\u00b2", "\u0661", "12\r\nX: y"],
+    ids=["huge-number", "over-int64", "superscript-two-from-%B2", "arabic-indic-digit", "crlf"],
+)
+def test_request_ids_that_are_no_sqlite_integer_are_404(app, key, tail):
+    status, body = _raw_get(app, f"/api/v1/requests/{tail}", key)
+    assert status.startswith("404") and "request ids are numbers" in body["error"]
+
+
+def test_debug_help_header_is_printable_ascii(app):
+    reply = http(app).post("/1.1/nope%0d%0aX-Injected:%20yes%c3%a9")
+    assert reply.status_code == 404
+    assert "X-Injected" not in reply.headers and reply.headers["X-akismet-debug-help"].isascii()

@@ -81,14 +81,15 @@ def parse_form(body: bytes, content_type: str = "") -> dict[str, str]:
         if charset is None:
             first = urllib.parse.parse_qsl(text, keep_blank_values=True, encoding="latin-1", max_num_fields=MAX_FIELDS)
             charset = next((v for k, v in first if k == "blog_charset" and v.strip()), "utf-8").strip()
-        try:
-            codecs.lookup(charset)
-        except LookupError:
-            raise ProtocolError(400, f"Unknown charset {charset[:40]!r}.") from None
+    except ValueError:
+        raise ProtocolError(400, f"Too many fields (more than {MAX_FIELDS}).") from None
+    charset = _text_charset(charset)
+    try:
         pairs = urllib.parse.parse_qsl(
             text, keep_blank_values=True, encoding=charset, errors="strict", max_num_fields=MAX_FIELDS
         )
-    except UnicodeDecodeError:
+    except UnicodeError:
+        # UnicodeDecodeError for bad bytes; plain UnicodeError from codecs such as "undefined".
         raise ProtocolError(400, f"Request values are not valid {charset}.") from None
     except ValueError:
         raise ProtocolError(400, f"Too many fields (more than {MAX_FIELDS}).") from None
@@ -96,6 +97,20 @@ def parse_form(body: bytes, content_type: str = "") -> dict[str, str]:
     for name, value in pairs:
         form.setdefault(name, value)
     return form
+
+
+def _text_charset(charset: str) -> str:
+    """The codec name for ``charset``, refused unless it is a text encoding.
+
+    ``codecs.lookup`` also knows bytes-to-bytes codecs (base64, hex, rot13, zlib), which are no charset,
+    and raises ValueError rather than LookupError for some names (an embedded NUL)."""
+    try:
+        info = codecs.lookup(charset)
+    except (LookupError, ValueError, TypeError):
+        raise ProtocolError(400, f"Unknown charset {charset[:40]!r}.") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise ProtocolError(400, f"Unknown charset {charset[:40]!r} (not a text encoding).")
+    return info.name
 
 
 def _content_type_charset(content_type: str) -> str | None:

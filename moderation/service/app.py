@@ -287,7 +287,7 @@ class ServiceApp:
             status, headers = exc.status, exc.headers
             body = _json({"error": exc.message}) if is_api else exc.message.encode("utf-8")
             if not is_api:
-                headers = [*headers, ("X-akismet-debug-help", exc.message)]
+                headers = [*headers, ("X-akismet-debug-help", _header_safe(exc.message))]
         except sqlite3.OperationalError as exc:
             # The database stayed locked past the busy timeout or the disk is full: the client may retry.
             log.error("database unavailable for %s: %s", path, exc)
@@ -517,11 +517,16 @@ class ServiceApp:
             raise HTTPError(415, "send application/json")
         body = self.read_body(environ, self.config.max_json_bytes)
         try:
-            data = json.loads(body.decode("utf-8"))
+            data = json.loads(body.decode("utf-8"), parse_int=_bounded_int, parse_constant=_no_constant)
         except UnicodeDecodeError:
             raise HTTPError(400, "request body is not valid UTF-8") from None
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise HTTPError(400, f"request body is not valid JSON ({exc.msg} at {exc.pos})") from None
+        except RecursionError:
+            # "[" * 100000: the decoder recurses once per level and stops at the interpreter's limit.
+            raise HTTPError(400, "request body is nested too deeply") from None
+        except ValueError as exc:
+            raise HTTPError(400, f"request body is not valid JSON ({str(exc).splitlines()[0][:100]})") from None
         if not isinstance(data, dict):
             raise HTTPError(400, "request body must be a JSON object")
         return data
@@ -630,13 +635,30 @@ class ServiceApp:
     def api_request(self, environ: dict) -> tuple[int, bytes, list]:
         site = self.api_site(environ)
         tail = environ.get("PATH_INFO", "").rsplit("/", 1)[-1]
-        if not tail.isdigit():
-            raise HTTPError(404, "request ids are numbers")
+        # isascii: str.isdigit() accepts "²" (what "%B2" decodes to), which int() then refuses; and ids are
+        # SQLite integers, at most 2**63 - 1 (19 digits), so a longer number cannot name one.
+        if not (tail.isascii() and tail.isdigit()) or len(tail) > 18:
+            raise HTTPError(404, f"no request {tail[:30]!r}: request ids are numbers of at most 18 digits")
         record = self.store.get_request(int(tail))
         # Another site's log is not yours to read; say "not found" rather than confirm it exists.
         if record is None or record["site"] != site:
             raise HTTPError(404, f"no request {tail}")
         return 200, _json(record), []
+
+
+# No field of ours is a number longer than this; Python refuses to convert over 4,300 digits anyway, and
+# converting long digit strings costs time quadratic in their length.
+_MAX_INT_DIGITS = 30
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise HTTPError(400, f"request body has a number of {len(text.lstrip('-'))} digits (at most {_MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _no_constant(name: str) -> None:
+    raise HTTPError(400, f"request body is not valid JSON ({name} is not a JSON number)")
 
 
 def _result(comment: Comment, model, decision, request_id: int | None, known: bool) -> dict:
@@ -649,6 +671,12 @@ def _result(comment: Comment, model, decision, request_id: int | None, known: bo
         "post_known": known,
         "request_id": request_id,
     }
+
+
+def _header_safe(text: str) -> str:
+    """Printable ASCII only: messages quote the request (a path may decode to CR LF or to non-Latin-1),
+    and the server refuses such header values, which would turn a 4xx into a 500."""
+    return "".join(c if " " <= c <= "~" else "?" for c in text[:300])
 
 
 def _json(data: Any) -> bytes:
