@@ -207,3 +207,23 @@ def test_acknowledged_corrections_survive_kill_9(tmp_path, model_path):  # noqa:
     with sqlite3.connect(db) as check:
         stored = {row[0] for row in check.execute("SELECT content FROM corrections")}
     assert set(acknowledged) <= stored
+
+
+def test_database_and_its_wal_and_shm_are_owner_only(tmp_path):
+    """Issue 9 item 13: the database holds comment text, e-mail and IP addresses; it was created 0644."""
+    old_umask = os.umask(0o022)
+    try:
+        store = Store(tmp_path / "private.db")
+        new_key(store, BLOG)  # a write, so the -wal and -shm files exist
+    finally:
+        os.umask(old_umask)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert modes == {"private.db": 0o600, "private.db-wal": 0o600, "private.db-shm": 0o600}
+
+
+def test_existing_world_readable_database_is_tightened(tmp_path):
+    db = tmp_path / "old.db"
+    Store(db).close()
+    db.chmod(0o644)
+    Store(db)
+    assert db.stat().st_mode & 0o777 == 0o600

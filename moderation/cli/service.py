@@ -26,7 +26,7 @@ def _open_store(db: Path | None):
     if db is None:
         db = _default_db()
         # Only the default location is created for the user; a --db path must be somewhere that exists.
-        db.parent.mkdir(parents=True, exist_ok=True)
+        db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     return Store(db)
 
 
