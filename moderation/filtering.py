@@ -35,6 +35,7 @@ class FilterSummary:
     empty: int = 0
     marked_in_place: bool = False
     held_positions: list[str] = field(default_factory=list)
+    skipped: int = 0
 
     @property
     def total(self) -> int:
@@ -43,9 +44,13 @@ class FilterSummary:
     def line(self) -> str:
         action = "marked spam" if self.marked_in_place else "removed"
         where = f"; spam written to {self.spam_output}" if self.spam_output else ""
+        skipped = ""
+        if self.skipped:
+            kept = " (kept unchanged in the output)" if self.marked_in_place else ""
+            skipped = f", skipped {self.skipped} malformed{kept}"
         return (
             f"{self.total} comments in {self.threads} thread(s): kept {self.kept}, held {self.held}, "
-            f"{action} {self.removed}{where}; output {self.output}"
+            f"{action} {self.removed}{skipped}{where}; output {self.output}"
         )
 
 
@@ -152,6 +157,15 @@ def filter_path(
         spam_output = default_spam_output(output)
     check_output_paths(path, output, spam_output, explicit_spam_output=explicit_spam_output)
     summary = FilterSummary(output=str(output), spam_output=None, marked_in_place=marks)
+    report = read_options.get("on_problem")
+    if read_options.get("skip_bad"):
+
+        def count_problem(problem: Exception) -> None:
+            summary.skipped += 1
+            if report:
+                report(problem)
+
+        read_options = {**read_options, "on_problem": count_problem}
     spam_threads: list[Thread] = []
 
     def filtered() -> Iterator[Thread]:

@@ -273,3 +273,15 @@ def test_evaluate_with_a_huge_integer_is_one_line(runner, tmp_path, model_path):
     result = runner.invoke(main, ["evaluate", "--data", str(data), "--model", str(model_path)])
     assert result.exit_code == 1, result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_filter_skip_bad_counts_skipped_comments_and_keeps_the_thread(runner, tmp_path, model_path):
+    src = tmp_path / "t.jsonl"
+    thread = {"id": "t1", "comments": [{"id": "1", "body": "Nice post"}, {"id": "2"}, {"id": "3", "body": "Thanks"}]}
+    src.write_text(json.dumps(thread) + "\n")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(main, ["filter", str(src), "-o", str(out), "--skip-bad", "--model", str(model_path)])
+    assert result.exit_code == 0, result.output
+    assert "skipped 1 malformed" in result.stderr and "2 comments in 1 thread" in result.stderr
+    (written,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [c["id"] for c in written["comments"]] == ["1", "2", "3"]

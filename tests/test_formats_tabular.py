@@ -227,3 +227,47 @@ def test_a_real_surrogate_pair_escape_is_fine(tmp_path):
     path = tmp_path / "x.jsonl"
     path.write_text('{"body": "smile \\ud83d\\ude00"}\n')
     assert next(read_threads(path, "jsonl")).comments[0].body == "smile \U0001f600"
+
+
+# ----------------------------------------------------------------------- issue 9, item 15
+
+
+def test_jsonl_skip_bad_keeps_the_threads_good_comments_and_writes_the_bad_one_back(tmp_path):
+    src = tmp_path / "t.jsonl"
+    thread = {
+        "id": "t1",
+        "comments": [{"id": "1", "body": "good"}, {"id": "2", "author": "x"}, {"id": "3", "body": "ok"}],
+    }
+    src.write_text(json.dumps(thread) + "\n" + json.dumps({"id": "t2", "comments": [{"body": "fine"}]}) + "\n")
+    problems: list[ParseError] = []
+    threads = list(read_threads(src, "jsonl", skip_bad=True, on_problem=problems.append))
+    assert [[c.id for c in t.comments] for t in threads] == [["1", "3"], ["1"]]
+    assert len(problems) == 1 and "comments[1]" in str(problems[0])
+    out = tmp_path / "out.jsonl"
+    write_threads(threads, out, "jsonl")
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [c.get("id") for c in written[0]["comments"]] == ["1", "2", "3"]
+    assert written[0]["comments"][1] == {"id": "2", "author": "x"}
+
+
+def test_jsonl_and_csv_rows_skipped_as_bad_are_written_back_in_place(tmp_path):
+    src = tmp_path / "rows.jsonl"
+    lines = [
+        '{"thread_id": "a", "id": "1", "body": "hi"}',
+        '{"thread_id": "a", "id": "2"}',
+        "not json",
+        '{"thread_id": "b", "body": "yo"}',
+    ]
+    src.write_text("\n".join(lines) + "\n")
+    threads = list(read_threads(src, "jsonl", skip_bad=True, on_problem=lambda p: None))
+    out = tmp_path / "out.jsonl"
+    write_threads(threads, out, "jsonl")
+    assert [line.split(', "score"')[0].rstrip("}") for line in out.read_text().splitlines()] == [
+        line.rstrip("}") for line in lines
+    ]
+    csv_src = tmp_path / "rows.csv"
+    csv_src.write_text("id,body,label\n1,ok,\n2,bad,bogus\n")
+    threads = list(read_threads(csv_src, "csv", skip_bad=True, on_problem=lambda p: None))
+    write_threads(threads, tmp_path / "out.csv", "csv")
+    rows = list(csv.reader((tmp_path / "out.csv").read_text().splitlines()))
+    assert [r[:3] for r in rows[1:]] == [["1", "ok", ""], ["2", "bad", "bogus"]]

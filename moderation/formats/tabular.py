@@ -29,7 +29,7 @@ from types import SimpleNamespace
 from typing import Any, TextIO
 
 from ..errors import InputError, ParseError
-from ..thread import LABELS, Comment, Post, Thread
+from ..thread import COMMENT_TYPES, LABELS, Comment, Post, Thread
 from .source import check_text_file, read_text, report_problem
 
 COMMENT_KEYS = ("id", "author", "author_url", "author_email", "body", "parent", "label")
@@ -77,11 +77,20 @@ def comment_from_dict(raw: Any, where: str, *, line: int | None = None) -> Comme
         author_email=values["author_email"],
         parent=parent,
         label=_label(raw.get("label"), where, line=line),
+        # Pingbacks and trackbacks are typed in our thread files and exports; anything else is a comment.
+        type=raw["type"] if raw.get("type") in COMMENT_TYPES else "comment",
         extra={"raw": raw},
     )
 
 
-def thread_from_dict(raw: Any, where: str, *, line: int | None = None, shape: str = "json") -> Thread:
+def thread_from_dict(
+    raw: Any,
+    where: str,
+    *,
+    line: int | None = None,
+    shape: str = "json",
+    on_bad_comment: Callable[[ParseError], None] | None = None,
+) -> Thread:
     if not isinstance(raw, dict):
         raise ParseError(f"{where}: a thread must be an object, not {type(raw).__name__}", line=line)
     post_raw = raw.get("post") or {}
@@ -91,9 +100,23 @@ def thread_from_dict(raw: Any, where: str, *, line: int | None = None, shape: st
     if not isinstance(comments_raw, list):
         raise ParseError(f"{where}: 'comments' must be a list", line=line)
     post = Post(**{key: _string(post_raw.get(key), f"{where}.post", key, line=line) for key in POST_KEYS})
-    comments = [comment_from_dict(c, f"{where}.comments[{i}]", line=line) for i, c in enumerate(comments_raw)]
     thread_id = _string(raw.get("id"), where, "id", line=line)
-    return Thread(post=post, comments=comments, id=thread_id, source_format=shape, extra={"raw": raw})
+    comments: list[Comment] = []
+    unread: list[tuple[int, Any]] = []
+    for i, item in enumerate(comments_raw):
+        try:
+            comments.append(comment_from_dict(item, f"{where}.comments[{i}]", line=line))
+        except ParseError as exc:
+            if on_bad_comment is None:
+                raise
+            # One bad comment costs only itself (issue 9 item 15): it is reported, left unscored, and
+            # written back unchanged where it was, so --skip-bad loses nothing.
+            on_bad_comment(exc)
+            unread.append((len(comments), item))
+    extra: dict = {"raw": raw}
+    if unread:
+        extra["unread"] = unread
+    return Thread(post=post, comments=comments, id=thread_id, source_format=shape, extra=extra)
 
 
 def _scored(out: dict, comment: Comment) -> dict:
@@ -131,8 +154,23 @@ def thread_to_dict(thread: Thread) -> dict:
             "id": thread.id,
             "post": {"title": post.title, "author": post.author, "url": post.url, "body": post.body},
         }
-    out["comments"] = [comment_to_dict(c) for c in thread.comments]
+    out["comments"] = _with_unread(thread, [comment_to_dict(c) for c in thread.comments])
     return out
+
+
+def _with_unread(thread: Thread, items: list) -> list:
+    """``items`` (one per read comment) with the records skipped as bad put back where they were."""
+    unread = thread.extra.get("unread") or []
+    merged: list = []
+    pending = 0
+    for index in range(len(items) + 1):
+        while pending < len(unread) and unread[pending][0] <= index:
+            merged.append(unread[pending][1])
+            pending += 1
+        if index < len(items):
+            merged.append(items[index])
+    merged.extend(record for _, record in unread[pending:])
+    return merged
 
 
 def _row_to_comment(row: dict, where: str, line: int) -> Comment:
@@ -181,6 +219,9 @@ class _Grouper:
         self.key: str | None = None
         self.post = Post()
         self.comments: list[Comment] = []
+        self.header: list[str] | None = None
+        # Records skipped as bad (--skip-bad), as (comments before them, record): written back unchanged.
+        self.unread: list[tuple[int, Any]] = []
 
     def add(self, key: str, post: Post, comment: Comment) -> Thread | None:
         done = self.flush() if self.key is not None and key != self.key else None
@@ -189,16 +230,25 @@ class _Grouper:
         self.comments.append(comment)
         return done
 
-    def flush(self) -> Thread | None:
-        if self.key is None:
+    def skip(self, record: Any) -> None:
+        self.unread.append((len(self.comments), record))
+
+    def flush(self, *, last: bool = False) -> Thread | None:
+        if self.key is None and not (last and self.unread):
             return None
+        extra: dict = {"rows": True, "header": self.header}
+        # Bad records after a thread's last good one wait for the next thread, unless the file ends.
+        keep = [u for u in self.unread if u[0] < len(self.comments) or last]
+        if keep:
+            extra["unread"] = keep
         thread = Thread(
             post=self.post,
             comments=self.comments,
-            id=self.key,
+            id=self.key or "",
             source_format=self.shape,
-            extra={"rows": True},
+            extra=extra,
         )
+        self.unread = [(0, record) for index, record in self.unread if not (index < len(self.comments) or last)]
         self.key, self.post, self.comments = None, Post(), []
         return thread
 
@@ -264,6 +314,7 @@ def json_read(
         raise ParseError(f"{path}: not valid JSON: {exc.msg}", line=exc.lineno) from None
     except RecursionError:
         raise ParseError(f"{path}: JSON nested too deeply") from None
+    on_bad = (lambda exc: report_problem(exc, skip_bad, on_problem)) if skip_bad else None
     if isinstance(data, dict) and "comments" not in data and isinstance(data.get("threads"), list):
         data = data["threads"]
     if isinstance(data, dict):
@@ -275,7 +326,7 @@ def json_read(
     for index, raw in enumerate(items):
         where = f"{path}: thread {index + 1}" if shape == "list" else f"{path}"
         try:
-            thread = thread_from_dict(raw, where)
+            thread = thread_from_dict(raw, where, on_bad_comment=on_bad)
         except ParseError as exc:
             report_problem(exc, skip_bad, on_problem)
             continue
@@ -317,6 +368,7 @@ def jsonl_read(
 ) -> Iterator[Thread]:
     path = check_text_file(path)
     group = _Grouper("jsonl")
+    on_bad = (lambda exc: report_problem(exc, skip_bad, on_problem)) if skip_bad else None
     with open(path, "rb") as fh:
         for number, raw_line in enumerate(fh, start=1):
             where = f"{path}: line {number}"
@@ -328,6 +380,7 @@ def jsonl_read(
                     skip_bad,
                     on_problem,
                 )
+                group.skip(raw_line)
                 continue
             if not line.strip():
                 continue
@@ -337,7 +390,7 @@ def jsonl_read(
                 except json.JSONDecodeError as exc:
                     raise ParseError(f"{path}: not valid JSON: {exc.msg}", line=number) from None
                 if isinstance(raw, dict) and ("comments" in raw or "post" in raw):
-                    thread = thread_from_dict(raw, where, line=number, shape="jsonl")
+                    thread = thread_from_dict(raw, where, line=number, shape="jsonl", on_bad_comment=on_bad)
                     done = group.flush()
                     if done is not None:
                         yield done
@@ -348,22 +401,39 @@ def jsonl_read(
                 post = _post_from_row(raw, where, number)
             except ParseError as exc:
                 report_problem(exc, skip_bad, on_problem)
+                group.skip(raw_line)
                 continue
             done = group.add(key, post, comment)
             if done is not None:
                 yield done
-    done = group.flush()
+    done = group.flush(last=True)
     if done is not None:
         yield done
+
+
+def _write_bytes(stream: TextIO, data: bytes) -> None:
+    """A line skipped as bad goes back byte for byte: it may not even be valid text."""
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        stream.write(data.decode("utf-8", "replace"))
+        return
+    stream.flush()
+    buffer.write(data)
 
 
 def jsonl_write(threads: Iterable[Thread], stream: TextIO, **_: object) -> None:
     for thread in threads:
         if thread.extra.get("rows"):
+            lines = []
             for comment in thread.comments:
                 out = comment.extra.get("raw")
                 out = dict(out) if isinstance(out, dict) else comment_to_row(thread, comment)
-                stream.write(json.dumps(_scored(out, comment), ensure_ascii=False) + "\n")
+                lines.append(json.dumps(_scored(out, comment), ensure_ascii=False) + "\n")
+            for line in _with_unread(thread, lines):
+                if isinstance(line, bytes):
+                    _write_bytes(stream, line if line.endswith(b"\n") else line + b"\n")
+                else:
+                    stream.write(line)
         else:
             stream.write(json.dumps(thread_to_dict(thread), ensure_ascii=False) + "\n")
 
@@ -410,6 +480,7 @@ def csv_read(
             if len(set(header)) != len(header):
                 raise ParseError(f"{path}: CSV header repeats a column name", line=1)
             start = reader.line_num + 1
+            group.header = header
             for values in reader:
                 line = reader.line_num
                 record_start, start = start, line + 1
@@ -432,6 +503,7 @@ def csv_read(
                     post = _post_from_row(row, where, record_start)
                 except ParseError as exc:
                     report_problem(exc, skip_bad, on_problem)
+                    group.skip(values)
                     continue
                 comment.extra["header"] = header
                 done = group.add(key, post, comment)
@@ -450,7 +522,7 @@ def csv_read(
         raise InputError(f"{path}: not valid {encoding or 'UTF-8'} text ({exc.reason})") from None
     except LookupError:
         raise InputError(f"{path}: unknown encoding {encoding!r}") from None
-    done = group.flush()
+    done = group.flush(last=True)
     if done is not None:
         yield done
 
@@ -458,13 +530,20 @@ def csv_read(
 def csv_write(threads: Iterable[Thread], stream: TextIO, **_: object) -> None:
     writer = None
     for thread in threads:
-        for comment in thread.comments:
-            row = comment_to_row(thread, comment)
+        for item in _with_unread(thread, thread.comments):
             if writer is None:
-                header = list(comment.extra.get("header") or ROW_COLUMNS)
+                header = list(
+                    (item.extra.get("header") if isinstance(item, Comment) else None)
+                    or thread.extra.get("header")
+                    or ROW_COLUMNS
+                )
                 header += [key for key in SCORE_KEYS if key not in header]
                 writer = csv.DictWriter(stream, fieldnames=header, extrasaction="ignore", lineterminator="\n")
                 writer.writeheader()
+            if not isinstance(item, Comment):
+                writer.writer.writerow(item)  # a row skipped as bad, written back as it was read
+                continue
+            row = comment_to_row(thread, item)
             writer.writerow({key: "" if value is None else value for key, value in row.items()})
     if writer is None:
         csv.writer(stream, lineterminator="\n").writerow([*ROW_COLUMNS, *SCORE_KEYS])
