@@ -15,10 +15,28 @@ from pathlib import Path
 import numpy as np
 
 from .decisions import Decision, Thresholds
-from .explain import FeatureIndex, contributions, reasons_for
+from .explain import FeatureIndex, contributions, raw_scale, reasons_for
 from .features import CommentItem, item_for_comment, items_from_thread
 from .model import ModelBundle, load_model
 from .thread import Comment, Post, Thread
+
+# Signs of a real reader: any one of them present keeps a comment from being discarded unseen, however
+# high its score. A reader's link to their own build post scored 0.9995 and got `discard` (issue 8);
+# such a comment may be held or marked spam, but a person must see it first. Values are the features'
+# scaled values; post and thread similarity count from a modest overlap.
+REAL_READER_SIGNS = {
+    "context:reply": 0.0,
+    "context:names_commenter": 0.0,
+    "context:quotes": 0.0,
+    "context:regular": 0.0,
+    "author:is_post_author": 0.0,
+    "link:reference": 0.0,
+    "link:on_topic": 0.0,
+    "link:to_site": 0.0,
+    "shape:pingback": 0.0,
+    "post:shared_words": 0.3,
+    "thread:shared_words": 0.5,
+}
 
 # Threads are scored in batches of about this many comments: large enough to amortise the pipeline's
 # per-call overhead, small enough that a million-comment export never sits in memory at once.
@@ -38,7 +56,27 @@ class Moderator:
         if self._feature_index is None:
             names = self.bundle.pipeline.named_steps["features"].get_feature_names_out()
             self._feature_index = FeatureIndex(names)
+            position = {str(name): column for column, name in enumerate(names)}
+            signs = [(position[name], floor) for name, floor in REAL_READER_SIGNS.items() if name in position]
+            self._sign_columns = np.asarray([c for c, _ in signs], dtype=np.int64)
+            # Floors are in the signals' own units; the matrix holds them scaled and weighted.
+            unscale = raw_scale(self.bundle.pipeline.named_steps["features"], len(names))
+            self._sign_floors = np.asarray([f for _, f in signs]) / np.maximum(unscale[self._sign_columns], 1e-12)
         return self._feature_index
+
+    def discard_at(self) -> float:
+        """The score from which spam with no sign of a real reader may be discarded unseen: halfway from
+        the spam threshold to certainty, so that only the model's surest spam qualifies."""
+        return self.thresholds.spam + (1.0 - self.thresholds.spam) / 2
+
+    def _real_reader(self, matrix) -> np.ndarray:
+        """Per row, whether any sign of a real reader is present (see ``REAL_READER_SIGNS``)."""
+        self.feature_index  # noqa: B018 - builds the sign columns
+        if not len(self._sign_columns):
+            return np.zeros(matrix.shape[0], dtype=bool)
+        values = matrix[:, self._sign_columns]
+        values = values.toarray() if hasattr(values, "toarray") else np.asarray(values)
+        return (values > self._sign_floors).any(axis=1)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Moderator:
@@ -73,6 +111,8 @@ class Moderator:
         scores = pipeline.named_steps["classifier"].predict_proba(matrix)[:, 1]
         if explain:
             contrib, _, raw = contributions(pipeline, matrix, self.feature_index.names)
+        real_reader = self._real_reader(matrix)
+        discard_at = self.discard_at()
         decisions = []
         for row, (comment, score) in enumerate(zip(comments, scores, strict=True)):
             verdict = self.thresholds.verdict(float(score))
@@ -92,6 +132,7 @@ class Moderator:
                     reasons=reasons,
                     empty=comment.is_empty,
                     contributions=evidence,
+                    blatant=verdict == "spam" and float(score) >= discard_at and not real_reader[row],
                 )
             )
         return decisions

@@ -19,7 +19,8 @@ class Thresholds:
     spam: float = 0.8
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.hold <= self.spam <= 1.0:
+        # Written so that NaN fails too: every comparison with NaN is False.
+        if not (0.0 <= self.hold <= self.spam <= 1.0):
             raise ValueError(f"thresholds must satisfy 0 <= hold <= spam <= 1, got {self}")
 
     def verdict(self, score: float) -> str:
@@ -42,6 +43,8 @@ class Decision:
     reasons: list[str] = field(default_factory=list)
     empty: bool = False
     contributions: list[tuple[str, float]] = field(default_factory=list)
+    # Spam so sure, and with no sign of a real reader, that a client may discard it unseen.
+    blatant: bool = False
 
     def to_dict(self, *, with_contributions: bool = False) -> dict:
         data = asdict(self)

@@ -29,8 +29,23 @@ _PHRASES: dict[str, str] = {
     "link:url_share": "{p:.0f}% of its text is URLs",
     "link:author_url": "the author left a website",
     "link:author_url_deep": "the author's website is a deep, shop-like page",
+    "link:reference": "links documentation, code or a reference page",
+    "link:on_topic": "links a page about the post's subject",
+    "link:to_site": "links this blog or this post",
+    "link:unvouched": "{n} link(s) to unrelated sites",
     "contact:email": "contains an e-mail address",
     "contact:phone": "contains a phone number",
+    "contact:messenger": "names a messaging app (WhatsApp, Telegram, ...)",
+    "contact:handle": "gives an @handle that is no commenter here",
+    "contact:solicit": "asks to be contacted",
+    "money:amount": "names {n} sum(s) of money",
+    "money:earnings": "claims earnings or returns",
+    "keywords:service_phrase": 'advertises a service line ("support number", "customer care")',
+    "keywords:repeated_phrase": "repeats the same phrase",
+    "keywords:tail": "ends in a keyword phrase unrelated to the rest",
+    "obfuscation:lookalike": "letters disguised as look-alikes (𝐒𝐆𝐈, Cyrillic а)",
+    "obfuscation:invisible": "invisible characters hidden inside words",
+    "obfuscation:spaced": 'words spaced out letter by letter ("W h a t s A p p")',
     "author:words": "an author name of {n} word(s)",
     "author:digits": "digits in the author name",
     "author:url_like": "the author name is a web address",
@@ -43,7 +58,6 @@ _PHRASES: dict[str, str] = {
     "shape:exclamations": "exclamation marks",
     "shape:questions": "question marks",
     "shape:repeats": 'repeated characters ("!!!!", "soooo")',
-    "shape:non_latin": "{p:.0f}% of its letters are in a non-Latin script",
     "shape:line_breaks": "{n} line break(s)",
     "shape:pingback": "a pingback or trackback",
     "context:reply": "replies to an earlier comment",
@@ -54,6 +68,23 @@ _PHRASES: dict[str, str] = {
 # Features that set the scale for others but are no reason on their own: "the post's text is known"
 # moves every score a little, and saying so would explain nothing.
 _SILENT = {"post:available"}
+# Features that describe a tie to the post or the thread: a reason for a legitimate verdict, never
+# one for spam. A copy that reuses the post's words has its own features (post:copied); shown as a
+# spam reason, "100% of its words are used in the post" read as nonsense (issue 9).
+_ONLY_TOWARD_HAM = {
+    "post:similarity",
+    "post:shared_words",
+    "thread:similarity",
+    "thread:shared_words",
+    "link:reference",
+    "link:on_topic",
+    "link:to_site",
+    "context:reply",
+    "context:names_commenter",
+    "context:quotes",
+    "context:regular",
+    "author:is_post_author",
+}
 
 _BLOCKS = {
     "word": ("wording common in spam: {terms}", "wording common in real comments: {terms}"),
@@ -95,6 +126,19 @@ def _raw_signal_values(features, matrix: sp.csr_matrix, names: np.ndarray) -> np
             raw[:, start : start + width] = block.named_steps["scale"].inverse_transform(scaled)
         start += width
     return raw
+
+
+def raw_scale(features, width: int) -> np.ndarray:
+    """Per column, the factor from the pipeline's scaled and weighted value back to the raw signal (1 for n-grams)."""
+    scale = np.ones(width)
+    weights = features.transformer_weights or {}
+    start = 0
+    for name, block in features.transformer_list:
+        block_width = getattr(block, "n_features_out_", None) or len(block.get_feature_names_out())
+        if isinstance(block, Pipeline) and "scale" in block.named_steps:
+            scale[start : start + block_width] = block.named_steps["scale"].scale_ / weights.get(name, 1.0)
+        start += block_width
+    return scale
 
 
 class FeatureIndex:
@@ -158,7 +202,8 @@ def reasons_for(
         candidates = [c for c in candidates if c[1] not in ("char", "word")]
         candidates.append((by_kind["word"][0] + by_kind["char"][0], "word", by_kind["word"][1]))
     for position in np.flatnonzero(blocks < 0):
-        if vals[position] * sign > 0 and str(index.names[cols[position]]) not in _SILENT:
+        name = str(index.names[cols[position]])
+        if vals[position] * sign > 0 and name not in _SILENT and not (toward_spam and name in _ONLY_TOWARD_HAM):
             candidates.append((float(vals[position] * sign), "signal", int(cols[position])))
     candidates.sort(key=lambda c: -c[0])
     reasons = []
@@ -181,7 +226,14 @@ def _phrase(key: str, value: float) -> str:
 
 
 def _speaks(namespace: str, term: str) -> bool:
-    """Whether a term says something to a person: not 'the' or ' th', which carry weight but no meaning."""
+    """Whether a term says something to a person.
+
+    Not 'the' or ' th', which carry weight but no meaning; not the placeholders and masks the model
+    reads instead of the text ("site_online", "_url_", "0th" for "10th"), which a person cannot
+    match to anything they wrote (issue 9).
+    """
+    if "0" in term or "_" in term:
+        return False
     if namespace == "char":
         return len(term.strip()) >= 4 and not set(term.split()) <= _STOP_TERMS
     if namespace == "name" and len(term) < 2:

@@ -8,6 +8,7 @@ loading one runs code, so only load model files you trust.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -24,7 +25,9 @@ from .decisions import Thresholds
 from .errors import ModelError
 from .features import (
     AuthorFeatures,
+    DisguiseFeatures,
     LinkFeatures,
+    OfferFeatures,
     PostRelatedness,
     ShapeFeatures,
     TextNgrams,
@@ -32,7 +35,9 @@ from .features import (
 )
 
 # Bump when the bundle's layout or the features' meaning changes: old files are then refused.
-FORMAT_VERSION = 2
+# 3: text normalised before every feature (look-alikes, invisible characters); link, contact, money,
+# keyword and obfuscation signals; trained on several sources; the model file's hash in its card.
+FORMAT_VERSION = 3
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_PATH = PROJECT_ROOT / "models" / "default.joblib"
 
@@ -43,7 +48,15 @@ DEFAULT_MODEL_PATH = PROJECT_ROOT / "models" / "default.joblib"
 # own threads very well but does not transfer: unweighted, it marked 8% of the YouTube corpus's
 # legitimate comments as spam. The weights were chosen on that transfer and on grouped CV together
 # (benchmarks/bench_peers.py and `moderation train`); see the README's Accuracy section.
-BLOCK_WEIGHTS = {"post": 1.0, "link": 1.0, "author": 1.0, "shape": 0.3, "context": 1.0}
+BLOCK_WEIGHTS = {
+    "post": 1.0,
+    "link": 1.0,
+    "offer": 1.0,
+    "disguise": 1.0,
+    "author": 1.0,
+    "shape": 0.3,
+    "context": 1.0,
+}
 
 
 def build_pipeline(*, seed: int = 0, C: float = 4.0, weights: dict[str, float] | None = None) -> Pipeline:
@@ -57,6 +70,8 @@ def build_pipeline(*, seed: int = 0, C: float = 4.0, weights: dict[str, float] |
     signal_blocks = {
         "post": PostRelatedness(),
         "link": LinkFeatures(),
+        "offer": OfferFeatures(),
+        "disguise": DisguiseFeatures(),
         "author": AuthorFeatures(),
         "shape": ShapeFeatures(),
         "context": ThreadContext(),
@@ -127,10 +142,40 @@ def save_model(bundle: ModelBundle, path: str | Path) -> Path:
         joblib.dump(
             {"format_version": FORMAT_VERSION, "sklearn_version": sklearn.__version__, "bundle": bundle}, fh, compress=3
         )
+    # Loading a joblib file runs code, so its hash is recorded beside it and checked before loading.
+    bundle.card["model_sha256"] = file_sha256(path)
     with atomic_write(card_path(path)) as fh:
         json.dump(bundle.card, fh, indent=2, sort_keys=True, ensure_ascii=False)
         fh.write("\n")
     return path
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_model_file(path: Path) -> None:
+    """Refuse, before anything is unpickled, a model file that is not the one its card describes.
+
+    A joblib file is a pickle: loading a tampered one runs the attacker's code before any check on
+    its content could (issue 9). The card beside it records the file's SHA-256 at saving time.
+    """
+    card_file = card_path(path)
+    try:
+        card = json.loads(card_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no card {card_file.name} beside it to verify the model against") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{card_file}: not a readable model card ({type(exc).__name__})") from None
+    expected = card.get("model_sha256") if isinstance(card, dict) else None
+    if not isinstance(expected, str):
+        raise ModelError(f"{card_file}: records no model_sha256; retrain or re-save the model to use it")
+    if file_sha256(path) != expected:
+        raise ModelError(f"{path}: does not match the SHA-256 in {card_file.name}; refusing to load it")
 
 
 class ModelVersionWarning(UserWarning):
@@ -149,6 +194,10 @@ def load_model(path: str | Path | None = None) -> ModelBundle:
         raise ModelError(f"{path}: no such model file{hint}")
     if path.is_dir():
         raise ModelError(f"{path}: is a directory, expected a model file")
+    if not path.is_file():
+        # A FIFO or a device would block or never end; only regular files are models.
+        raise ModelError(f"{path}: not a regular file")
+    verify_model_file(path)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -176,6 +225,11 @@ def load_model(path: str | Path | None = None) -> ModelBundle:
         if not issubclass(warning.category, sklearn.exceptions.InconsistentVersionWarning):
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     bundle = payload["bundle"]
-    if not isinstance(bundle, ModelBundle):
+    if not isinstance(bundle, ModelBundle) or not isinstance(bundle.pipeline, Pipeline):
         raise ModelError(f"{path}: not a moderation model file")
+    try:
+        # Unpickling skips __post_init__: check the thresholds as if they were made afresh.
+        Thresholds(hold=float(bundle.thresholds.hold), spam=float(bundle.thresholds.spam))
+    except (AttributeError, TypeError, ValueError):
+        raise ModelError(f"{path}: its thresholds are not 0 <= hold <= spam <= 1") from None
     return bundle

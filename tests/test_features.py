@@ -131,7 +131,7 @@ def test_post_relatedness_separates_on_topic_from_template(items):
     similarity = _column(PostRelatedness(), items, "post:similarity")
     off_topic = _column(PostRelatedness(), items, "post:off_topic")
     assert similarity[0] > 0.2 and similarity[3] == 0
-    assert off_topic[3] == 1.0 and off_topic[0] < 0.7
+    assert off_topic[3] > 0.7 and off_topic[0] <= off_topic[3] / 2
 
 
 def test_copy_of_the_post_is_detected(items):

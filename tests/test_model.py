@@ -1,4 +1,5 @@
 import json
+import os
 
 import joblib
 import numpy as np
@@ -8,7 +9,7 @@ import sklearn
 from moderation.dataset import data_hash, load_labeled_threads, training_arrays
 from moderation.decisions import Thresholds
 from moderation.errors import ModelError, ModerationError
-from moderation.model import FORMAT_VERSION, ModelVersionWarning, card_path, load_model
+from moderation.model import FORMAT_VERSION, ModelVersionWarning, card_path, file_sha256, load_model
 from moderation.training import choose_thresholds, grouped_folds, metrics, train_model
 
 
@@ -47,12 +48,75 @@ def test_save_and_load_round_trip(model_path, fitted_bundle):
     assert card["data_hash"] == fitted_bundle.card["data_hash"]
 
 
+def _vouch(path):
+    """Write a card beside ``path`` that records its hash, as save_model does."""
+    card_path(path).write_text(json.dumps({"model_sha256": file_sha256(path)}))
+    return path
+
+
 def _resave(model_path, tmp_path, **changes):
     payload = joblib.load(model_path)
     payload.update(changes)
     target = tmp_path / "changed.joblib"
     joblib.dump(payload, target)
-    return target
+    return _vouch(target)
+
+
+def _resave_bundle(model_path, tmp_path, change):
+    payload = joblib.load(model_path)
+    change(payload["bundle"])
+    target = tmp_path / "changed.joblib"
+    joblib.dump(payload, target)
+    return _vouch(target)
+
+
+class _Exploit:
+    """A pickle that runs code when loaded: here it only creates a file, which must never appear."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_tampered_model_is_refused_before_unpickling(model_path, tmp_path):
+    target = tmp_path / "model.joblib"
+    target.write_bytes(model_path.read_bytes())
+    card_path(target).write_text(card_path(model_path).read_text())
+    marker = tmp_path / "exploited"
+    joblib.dump({"bundle": _Exploit(marker)}, target)
+    with pytest.raises(ModelError, match="does not match the SHA-256"):
+        load_model(target)
+    assert not marker.exists()
+
+
+def test_model_without_a_card_is_refused(model_path, tmp_path):
+    target = tmp_path / "model.joblib"
+    target.write_bytes(model_path.read_bytes())
+    with pytest.raises(ModelError, match="no card model.card.json beside it"):
+        load_model(target)
+
+
+def test_model_path_on_a_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "model.joblib"
+    os.mkfifo(fifo)
+    with pytest.raises(ModelError, match="not a regular file"):
+        load_model(fifo)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda bundle: object.__setattr__(bundle.thresholds, "spam", float("nan")), "thresholds are not"),
+        (lambda bundle: object.__setattr__(bundle.thresholds, "hold", -0.5), "thresholds are not"),
+        (lambda bundle: setattr(bundle, "pipeline", None), "not a moderation model file"),
+    ],
+    ids=["nan-threshold", "negative-threshold", "no-pipeline"],
+)
+def test_broken_bundle_is_refused(model_path, tmp_path, change, message):
+    with pytest.raises(ModelError, match=message):
+        load_model(_resave_bundle(model_path, tmp_path, change))
 
 
 def test_other_format_version_is_refused(model_path, tmp_path):
@@ -80,6 +144,7 @@ def test_unusable_model_file_is_a_model_error(tmp_path, content, message):
     path = tmp_path / "model.joblib"
     if content is not None:
         path.write_bytes(content)
+        _vouch(path)
     with pytest.raises(ModelError, match=message):
         load_model(path)
 

@@ -1,0 +1,180 @@
+"""The signals read from a comment's text: each pinned with realistic spam and with the hard ham beside it."""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+
+import pytest
+from sklearn.base import clone
+
+from moderation.features import CommentItem, DisguiseFeatures, LinkFeatures, OfferFeatures
+from moderation.text import analyse, phone_numbers, undisguise
+
+POST = (
+    "Running Postgres locally with docker compose\n\nA compose file with a named volume, a health check and "
+    "pg_isready, so the application container waits for the database before it starts."
+)
+
+
+def signals(transformer, body: str, *, post: str = POST, post_url: str = "https://devnotes.example/compose-postgres"):
+    item = CommentItem(body=body, post_text=post, post_url=post_url)
+    fitted = clone(transformer).fit([item])
+    return dict(zip(fitted.get_feature_names_out(), fitted.transform([item])[0], strict=True))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("QuickBooks support phone number +1-888-555-0143 call now", 1),
+        ("Delta reservations 1 (800) 555 0199 toll free", 1),
+        ("call us at 8 0 0 5 5 5 0 1 2 3 for help", 1),
+        ("Epson printer helpline 1-8OO-555-0199", 1),
+        ("dial one eight hundred five five five zero one two three", 1),
+        ("UK readers: 020 7946 0000", 1),
+        ("the video has 2.126.521.750 views", 0),
+        ("between 2019-2023 we paid $3,000,000 in fees", 0),
+        ("the hearing is on 2024-03-14 at 10:30", 0),
+        ("I waited 114 minutes on hold", 0),
+    ],
+    ids=[
+        "dashed-us",
+        "bracketed-area-code",
+        "spaced-digits",
+        "letter-o-for-zero",
+        "spelled-out",
+        "uk-spaced",
+        "view-count",
+        "years-and-money",
+        "date-and-time",
+        "minutes",
+    ],
+)
+def test_phone_numbers(text, expected):
+    assert phone_numbers(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "clean", "kind"),
+    [
+        ("Contact 𝐒𝐆𝐈𝟖𝟖 today", "Contact SGI88 today", "lookalike"),
+        ("Message me on Whаtsаpp", "Message me on Whatsapp", "lookalike"),
+        ("What\u200bsApp me", "WhatsApp me", "invisible"),
+        ("add me on W h a t s A p p now", "add me on WhatsApp now", "spaced"),
+        ("Ｆｒｅｅ money", "Free money", "lookalike"),
+    ],
+    ids=["math-bold", "cyrillic-in-latin", "zero-width", "spaced-letters", "fullwidth"],
+)
+def test_disguises_are_undone_and_counted(text, clean, kind):
+    undone, disguise = undisguise(text)
+    assert undone == clean
+    assert getattr(disguise, kind) > 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Спасибо, очень полезная статья про Docker",
+        "ありがとうございます！とても分かりやすいです",
+        "Muchas gracias, me sirvió mucho",
+        "family emoji 👨\u200d👩\u200d👧 is fine",
+        "\ufeffbyte order mark at the start",
+    ],
+    ids=["russian", "japanese", "spanish", "emoji-zwj", "bom"],
+)
+def test_real_text_in_other_scripts_is_not_a_disguise(text):
+    undone, disguise = undisguise(text)
+    assert disguise.lookalike == 0 and disguise.invisible == 0 and disguise.spaced == 0
+    assert undone.strip("\ufeff") == unicodedata.normalize("NFKC", text.strip("\ufeff").replace("\u200d", ""))
+
+
+@pytest.mark.parametrize(
+    ("body", "name", "expected"),
+    [
+        (
+            "Docs for the healthcheck: https://docs.docker.com/compose/compose-file/05-services/#healthcheck",
+            "link:reference",
+            1.0,
+        ),
+        ("The image README covers it: https://github.com/docker-library/postgres", "link:reference", 1.0),
+        ("I wrote up my setup: https://mynotes.example/postgres-docker-compose-healthcheck", "link:on_topic", 1.0),
+        ("see your earlier post https://devnotes.example/volumes", "link:to_site", 1.0),
+        ("cheap essays https://essaymill.example/buy-now", "link:unvouched", pytest.approx(0.6931, abs=1e-3)),
+        ("cheap essays https://essaymill.example/buy-now", "link:reference", 0.0),
+    ],
+    ids=["docs", "code-host", "own-on-topic-post", "same-site", "unrelated-shop", "shop-is-no-reference"],
+)
+def test_links_are_judged_by_where_they_go(body, name, expected):
+    assert signals(LinkFeatures(), body)[name] == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "fired", "silent"),
+    [
+        (
+            "I withdrew $3,000 in a week thanks to @fx_mark_trades on Instagram, message him",
+            ["contact:handle", "contact:messenger", "contact:solicit"],
+            [],
+        ),
+        ("contact Dr. Amara on WhatsApp +44 7700 900 123 she helped me", ["contact:phone", "contact:solicit"], []),
+        ("Thanks @pgfan, that fixed it", [], ["contact:solicit", "contact:phone"]),
+        ("I called the council on their published number and waited 40 minutes", [], ["contact:phone"]),
+    ],
+    ids=["trader-testimonial", "whatsapp-doctor", "thanks-with-handle", "called-the-council"],
+)
+def test_contact_solicitation(body, fired, silent):
+    values = signals(LinkFeatures(), body)
+    assert all(values[name] > 0 for name in fired), values
+    assert all(values[name] == 0 for name in silent), values
+
+
+@pytest.mark.parametrize(
+    ("body", "fired", "silent"),
+    [
+        ("I invested $500 and withdrew $5,000 profit in 7 days", ["money:amount", "money:earnings"], []),
+        ("Our rent went from $1,450 to $1,600 this year", ["money:amount"], ["money:earnings"]),
+        (
+            "Very informative, keep it up.\nCarpet Cleaning Leeds",
+            ["keywords:tail"],
+            ["money:amount", "keywords:service_phrase"],
+        ),
+        ("Great write-up, thanks. Cheers", [], ["keywords:tail"]),
+        ("Is the volume kept when I run docker compose down?", [], ["keywords:tail"]),
+        (
+            "Norton support number +1-888-555-0143. Norton support number toll free, call the Norton support number",
+            ["keywords:service_phrase", "keywords:repeated_phrase"],
+            [],
+        ),
+    ],
+    ids=[
+        "earnings-claim",
+        "rent-is-no-earnings",
+        "keyword-tail",
+        "sign-off-is-no-tail",
+        "question-is-no-tail",
+        "support-number-stuffing",
+    ],
+)
+def test_offer_signals(body, fired, silent):
+    values = signals(OfferFeatures(), body)
+    assert all(values[name] > 0 for name in fired), values
+    assert all(values[name] == 0 for name in silent), values
+
+
+def test_disguise_features_fire_only_on_disguise():
+    assert signals(DisguiseFeatures(), "Cоntact 𝐓𝐞𝐥𝐞𝐠𝐫𝐚𝐦 now")["obfuscation:lookalike"] > 0
+    assert signals(DisguiseFeatures(), "Спасибо, очень полезно")["obfuscation:lookalike"] == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a." * 500_000, "a" * 1_000_000 + "@", "1 " * 500_000, "http://" + "a" * 1_000_000, "<" * 1_000_000],
+    ids=["dots", "at-after-long-word", "digit-groups", "long-url", "angle-brackets"],
+)
+def test_pathological_input_is_analysed_in_bounded_work(text):
+    # Not a timing assertion on a shared machine: a quadratic pattern on a million characters takes
+    # hours, so finishing at all is the check; the limit is a generous guard against a hang.
+    started = time.process_time()
+    analysis = analyse(text)
+    assert time.process_time() - started < 30
+    assert len(analysis.clean) <= 33 * 1024
