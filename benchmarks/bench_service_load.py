@@ -9,6 +9,14 @@ whose model the server must pick up without a failed request. It prints requests
 latency, errors (must be 0), corrections stored versus sent (must be equal) and the model versions the
 replies named, then stops the server. Exit status 1 if errors or lost corrections.
 
+    .venv/bin/python benchmarks/bench_service_load.py --slowloris 150 [--seconds 20] [--serve-args "..."]
+
+With ``--slowloris N`` it instead opens N connections that trickle one header line every 2 s and never
+finish their request (the slowloris attack of issue 9 item 9), and meanwhile sends a health check every
+0.5 s with a 5 s timeout; it prints how many health checks were answered and their latency, and exits 1
+if any was not. ``--serve-args`` passes options to `serve` (e.g. "--connection-limit 100" to see the
+attack work against waitress's default).
+
 Only 127.0.0.1 is ever contacted. The model is trained on the small test corpus unless --model is given,
 so that the figures measure the service, not a minute of training.
 """
@@ -62,7 +70,11 @@ def main() -> int:
     parser.add_argument("--max-requests", type=int, default=20_000)
     parser.add_argument("--threads", type=int, default=32, help="server worker threads")
     parser.add_argument("--model", type=Path, default=None, help="model to serve [default: trained on tests corpus]")
+    parser.add_argument("--slowloris", type=int, default=0, help="run the slowloris test with this many connections")
+    parser.add_argument("--serve-args", default="", help="extra options for `serve`, split on spaces")
     args = parser.parse_args()
+    if not 0 <= args.slowloris <= 2000:
+        parser.error("--slowloris: at most 2000 connections")
     python = sys.executable
 
     with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
@@ -97,12 +109,15 @@ def main() -> int:
                 "0",
                 "--threads",
                 str(args.threads),
+                *args.serve_args.split(),
             ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         try:
+            if args.slowloris:
+                return slowloris(args, server, base, port)
             return run(args, server, base, key, db, model, service)
         finally:
             server.terminate()
@@ -111,6 +126,80 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(timeout=10)
+
+
+def wait_for_health(server, base) -> bool:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            print("server did not start", file=sys.stderr)
+            return False
+        time.sleep(0.1)
+
+
+def slowloris(args, server, base, port) -> int:
+    """N connections that each send a request line and then one header line every 2 s, never the end."""
+    if not wait_for_health(server, base):
+        return 1
+    stop = threading.Event()
+    opened = {"count": 0, "refused": 0}
+    sockets: list[socket.socket] = []
+
+    def trickle() -> None:
+        for _ in range(args.slowloris):
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                sockets.append(sock)
+                opened["count"] += 1
+            except OSError:
+                opened["refused"] += 1
+        n = 0
+        while not stop.wait(2.0):
+            n += 1
+            for sock in list(sockets):
+                try:
+                    sock.sendall(b"X-a-%d: b\r\n" % n)
+                except OSError:
+                    sockets.remove(sock)
+
+    attacker = threading.Thread(target=trickle, daemon=True)
+    attacker.start()
+    time.sleep(3)  # let every connection open and start trickling
+    latencies: list[float] = []
+    failures: list[str] = []
+    end = time.monotonic() + args.seconds
+    while time.monotonic() < end:
+        start = time.perf_counter()
+        try:
+            reply = httpx.get(f"{base}/api/v1/health", timeout=5)
+            if reply.status_code == 200:
+                latencies.append(time.perf_counter() - start)
+            else:
+                failures.append(str(reply.status_code))
+        except httpx.TransportError as exc:
+            failures.append(type(exc).__name__)
+        time.sleep(0.5)
+    still_open = len(sockets)
+    stop.set()
+    attacker.join(timeout=10)
+    for sock in sockets:
+        sock.close()
+    total = len(latencies) + len(failures)
+    print(f"slowloris: {opened['count']} connections opened ({opened['refused']} refused), {still_open} still open")
+    print(f"health checks during the attack: {len(latencies)} of {total} answered within 5 s")
+    if latencies:
+        print(f"latency p50 {percentile(latencies, 0.5) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms")
+    if failures:
+        print(f"failures: {failures[:5]}")
+    ok = total > 0 and not failures
+    print("OK" if ok else "FAILED")
+    return 0 if ok else 1
 
 
 def run(args, server, base, key, db, model, service) -> int:

@@ -473,3 +473,17 @@ def test_debug_help_header_is_printable_ascii(app):
     reply = http(app).post("/1.1/nope%0d%0aX-Injected:%20yes%c3%a9")
     assert reply.status_code == 404
     assert "X-Injected" not in reply.headers and reply.headers["X-akismet-debug-help"].isascii()
+
+
+def test_serve_accepts_far_more_connections_than_a_slowloris_holds(app, monkeypatch):
+    """Issue 9 item 9: 150 trickling connections filled waitress's default 100 and health checks hung.
+    The effect is measured by `benchmarks/bench_service_load.py --slowloris 150`; this pins the setting."""
+    import waitress
+
+    from moderation.service.app import serve
+
+    seen: dict = {}
+    monkeypatch.setattr(waitress, "serve", lambda app, **kwargs: seen.update(kwargs))
+    serve(app, port=1)
+    assert seen["connection_limit"] >= 150 * 5
+    assert seen["channel_timeout"] <= 60

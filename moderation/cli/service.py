@@ -76,8 +76,31 @@ def db_option(func):
     help="Requests/second per key (0: none).",
 )
 @click.option("--burst", default=200, show_default=True, type=click.IntRange(1), help="Burst allowed per key.")
+@click.option(
+    "--connection-limit",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(10, 100_000),
+    help="Open connections accepted at once; slow or idle ones cost a socket, not a thread.",
+)
+@click.option(
+    "--channel-timeout",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="Seconds before a connection that sends nothing is closed.",
+)
+@click.option(
+    "--model-cache",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Sites' own retrained models kept loaded (least recently used first out).",
+)
 @reports_errors
-def serve(host, port, model_path, db, threads, hold_as, rate, burst) -> None:
+def serve(
+    host, port, model_path, db, threads, hold_as, rate, burst, connection_limit, channel_timeout, model_cache
+) -> None:
     """Answer Akismet's protocol (and a JSON API) with this project's model."""
     from ..retraining import register_base_model
     from ..service.app import ModelHolder, ServiceApp, ServiceConfig
@@ -85,7 +108,7 @@ def serve(host, port, model_path, db, threads, hold_as, rate, burst) -> None:
 
     store = _open_store(db)
     register_base_model(store, model_path)
-    holder = ModelHolder(store, base_path=str(model_path) if model_path else None)
+    holder = ModelHolder(store, base_path=str(model_path) if model_path else None, cache_size=model_cache)
     app = ServiceApp(store, holder, ServiceConfig(hold_as=hold_as, rate=rate, burst=burst))
     model = holder.current()
     click.echo(
@@ -93,7 +116,14 @@ def serve(host, port, model_path, db, threads, hold_as, rate, burst) -> None:
         f"listening on http://{host}:{port}/ (Akismet API under /1.1/, JSON under /api/v1/)",
         err=True,
     )
-    run(app, host=host, port=port, threads=threads)
+    run(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        connection_limit=connection_limit,
+        channel_timeout=channel_timeout,
+    )
 
 
 @click.group()

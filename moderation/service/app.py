@@ -749,17 +749,54 @@ def create_app(
     return ServiceApp(store, holder, config)
 
 
-def serve(app: ServiceApp, host: str = "127.0.0.1", port: int = 8000, threads: int = 32) -> None:
+# Slowloris (issue 9 item 9): 150 connections trickling header lines filled waitress's default limit of 100
+# open connections, and health checks hung until they closed (measured with
+# `benchmarks/bench_service_load.py --slowloris 150`). waitress reads requests asynchronously and gives a
+# worker thread only a complete request, so an idle or trickling connection costs a socket and a buffer,
+# not a thread: a far higher limit is cheap. channel_timeout closes connections silent for that long.
+# Neither bounds the time to send a whole header, so a determined attacker with more connections than the
+# limit still wins: on a network, put a reverse proxy in front (nginx's client_header_timeout, default 60 s).
+CONNECTION_LIMIT = 1000
+CHANNEL_TIMEOUT = 30
+
+
+def serve(
+    app: ServiceApp,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    threads: int = 32,
+    *,
+    connection_limit: int = CONNECTION_LIMIT,
+    channel_timeout: int = CHANNEL_TIMEOUT,
+) -> None:
     """Run under waitress until interrupted. ``max_request_body_size`` is a second line behind ours."""
     try:
         import waitress
     except ImportError:  # pragma: no cover - depends on the installation
         raise ModerationError("the service needs waitress: pip install waitress") from None
+    _raise_open_files_limit(connection_limit + threads + 64)
     waitress.serve(
         app,
         host=host,
         port=port,
         threads=threads,
+        connection_limit=connection_limit,
+        channel_timeout=channel_timeout,
         max_request_body_size=max(app.config.max_json_bytes, app.config.max_form_bytes) + 1024,
         ident="moderation",
     )
+
+
+def _raise_open_files_limit(wanted: int) -> None:
+    """Each connection is a file descriptor; a soft limit of 1024 (common) would refuse them first."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open-files limit to %d: %s", target, exc)
