@@ -487,3 +487,43 @@ def test_serve_accepts_far_more_connections_than_a_slowloris_holds(app, monkeypa
     serve(app, port=1)
     assert seen["connection_limit"] >= 150 * 5
     assert seen["channel_timeout"] <= 60
+
+
+def test_each_request_is_logged_in_one_line_with_site_verdict_and_ms(app, key, caplog):
+    data = {"api_key": key, "blog": BLOG, "user_ip": "1.2.3.4", "comment_content": "Lovely crumb, thanks"}
+    with caplog.at_level("INFO", logger="moderation.service"):
+        reply = http(app).post("/1.1/comment-check", data=data)
+        http(app).get("/api/v1/nope")
+    lines = [r.getMessage() for r in caplog.records if r.name == "moderation.service"]
+    verdict = reply.headers["X-moderation-verdict"]
+    assert any(
+        line.startswith("POST /1.1/comment-check")
+        and f"site={BLOG}" in line
+        and f"verdict={verdict}" in line
+        and line.endswith(" ms")
+        for line in lines
+    ), lines
+    assert any(line.startswith("GET /api/v1/nope site=- status=404") for line in lines), lines
+    assert not any(key in line or "Lovely crumb" in line for line in lines)
+
+
+def test_model_swap_is_logged(app, api, model_path, tmp_path, caplog):  # noqa: F811
+    from moderation.model import load_model, save_model
+
+    bundle = load_model(model_path)
+    bundle.card["version"] = "logged-swap"
+    save_model(bundle, tmp_path / "logged.joblib")
+    app.store.add_model("logged-swap", str(tmp_path / "logged.joblib"), status="candidate", metrics={})
+    app.store.activate_model("logged-swap")
+    with caplog.at_level("INFO", logger="moderation.service"):
+        app.models.refresh()
+    assert any("is now logged-swap" in r.getMessage() for r in caplog.records)
+
+
+def test_models_model_option_has_help_text():
+    from click.testing import CliRunner
+
+    from moderation.cli.service import models
+
+    help_text = CliRunner().invoke(models, ["--help"]).output
+    assert "The base model file" in help_text

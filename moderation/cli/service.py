@@ -102,9 +102,14 @@ def serve(
     host, port, model_path, db, threads, hold_as, rate, burst, connection_limit, channel_timeout, model_cache
 ) -> None:
     """Answer Akismet's protocol (and a JSON API) with this project's model."""
+    import logging
+
     from ..retraining import register_base_model
     from ..service.app import ModelHolder, ServiceApp, ServiceConfig
     from ..service.app import serve as run
+
+    # Request lines, model swaps and failures, to stderr where a service manager (systemd) collects them.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     store = _open_store(db)
     register_base_model(store, model_path)

@@ -281,6 +281,7 @@ class ServiceApp:
     def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
         is_api = path.startswith("/api/")
+        started = time.perf_counter()
         try:
             status, body, headers = self.dispatch(environ, path)
         except HTTPError as exc:
@@ -297,6 +298,17 @@ class ServiceApp:
             log.exception("unhandled error for %s", path)
             status, headers = 500, []
             body = _json({"error": "internal error"}) if is_api else b"internal error"
+        # One line per request (issue 9 item 20: nothing was logged after start-up): enough to follow a
+        # site's traffic and spot slow or failing requests, without the comment's text or the key.
+        log.info(
+            "%s %s site=%s status=%d verdict=%s %.1f ms",
+            _header_safe(environ.get("REQUEST_METHOD", "-"))[:10],
+            _header_safe(path)[:120],
+            _header_safe(environ.get("moderation.site") or "-"),
+            status,
+            environ.get("moderation.verdict") or "-",
+            (time.perf_counter() - started) * 1000,
+        )
         content_type = "application/json" if is_api else "text/plain; charset=utf-8"
         all_headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *headers]
         start_response(f"{status} {_REASONS.get(status, 'Error')}", all_headers)
@@ -368,6 +380,7 @@ class ServiceApp:
         if site is None:
             self.limit(f"ip:{environ.get('REMOTE_ADDR', '')}", environ, self.bad_key_limiter)
         else:
+            environ["moderation.site"] = site
             self.limit(f"site:{site}", environ)
         return site
 
@@ -416,6 +429,7 @@ class ServiceApp:
                 hold_as=self.config.hold_as,
             )
             headers = [*result.headers, *self._provenance(job.request_id, model)]
+            environ["moderation.verdict"] = decision.verdict
             return 200, result.body.encode("ascii"), headers
         # Akismet's test values and a filled honeypot are answered without the model, and logged as such.
         model = self.models.current(site)
@@ -428,6 +442,7 @@ class ServiceApp:
             score, verdict, reasons = 1.0, "spam", ["The honeypot field, hidden from people, was filled in"]
             answer = "true"
             headers.append(("X-akismet-pro-tip", "discard"))
+        environ["moderation.verdict"] = verdict
         request_id = self.store.log_request(
             site=site,
             endpoint="comment-check",
@@ -466,7 +481,9 @@ class ServiceApp:
             # answers every accepted submission with its thanks, and clients treat any other answer as a
             # failure and retry, so the same thanks is sent; the skip is logged.
             log.info("site %s: %s with an empty comment_content not stored", site, label)
+            environ["moderation.verdict"] = "correction:empty-not-stored"
             return 200, akismet.SUBMIT_THANKS.encode("ascii"), []
+        environ["moderation.verdict"] = f"correction:{label}"
         known = {k: v for k, v in request.form.items() if k in akismet.FIELDS and k != "api_key"}
         self.store.add_correction(
             site=site,
@@ -508,6 +525,7 @@ class ServiceApp:
         if site is None:
             self.limit(f"ip:{environ.get('REMOTE_ADDR', '')}", environ, self.bad_key_limiter)
             raise HTTPError(401, "missing or invalid API key (send Authorization: Bearer KEY)")
+        environ["moderation.site"] = site
         self.limit(f"site:{site}", environ)
         return site
 
@@ -556,6 +574,7 @@ class ServiceApp:
         comment = _comment_from_json(data.get("comment", data))
         post, permalink, known = self._post_from_json(site, data)
         job = self.scorer.score(Job(site, "api-score", comment, post, permalink, known))
+        environ["moderation.verdict"] = job.decision.verdict
         return 200, _json(_result(comment, job.model, job.decision, job.request_id, known)), []
 
     def api_score_batch(self, environ: dict) -> tuple[int, bytes, list]:
@@ -589,6 +608,8 @@ class ServiceApp:
             for c, d in zip(comments, decisions, strict=True)
         ]
         ids = self.store.log_requests(rows)
+        counts = {v: sum(d.verdict == v for d in decisions) for v in ("approve", "hold", "spam")}
+        environ["moderation.verdict"] = "/".join(f"{v}:{n}" for v, n in counts.items() if n)
         results = [_result(c, model, d, i, known) for c, d, i in zip(comments, decisions, ids, strict=True)]
         return 200, _json({"model_version": str(model.version), "post_known": known, "results": results}), []
 
@@ -619,6 +640,7 @@ class ServiceApp:
         if not comment.body.strip():
             raise HTTPError(400, "comment body is empty: there is nothing to learn from")
         permalink = akismet.normalize_permalink(_text(data, "permalink"))
+        environ["moderation.verdict"] = f"correction:{label}"
         correction_id = self.store.add_correction(
             site=site,
             label=label,
