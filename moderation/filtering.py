@@ -48,10 +48,31 @@ class FilterSummary:
         if self.skipped:
             kept = " (kept unchanged in the output)" if self.marked_in_place else ""
             skipped = f", skipped {self.skipped} malformed{kept}"
+        held = ""
+        if self.held_positions:
+            shown = ", ".join(self.held_positions[:_HELD_SHOWN])
+            hidden = len(self.held_positions) - _HELD_SHOWN
+            more = f" and {hidden} more" if hidden > 0 else ""
+            held = f" ({shown}{more})"
         return (
-            f"{self.total} comments in {self.threads} thread(s): kept {self.kept}, held {self.held}, "
-            f"{action} {self.removed}{skipped}{where}; output {self.output}"
+            f"{plural(self.total, 'comment')} in {plural(self.threads, 'thread')}: kept {self.kept}, "
+            f"held {self.held}{held}, {action} {self.removed}{skipped}{where}; output {self.output}"
         )
+
+
+# The summary is one line; a long export's held comments are counted, and the first few named.
+_HELD_SHOWN = 10
+
+
+def plural(count: int, noun: str) -> str:
+    """ "1 comment", "2 comments": the counts people read ("1 comments" was issue 9 item 20)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _held_name(thread: Thread, comment) -> str:
+    where = f"{thread.id} " if thread.id else ""
+    who = f" {comment.author}" if comment.author else ""
+    return f"{where}#{comment.position}{who}"
 
 
 def default_spam_output(output: str | Path) -> Path:
@@ -181,7 +202,7 @@ def filter_path(
                     spam_ids.add(comment.id)
                 elif decision.verdict == "hold":
                     summary.held += 1
-                    summary.held_positions.append(comment.id)
+                    summary.held_positions.append(_held_name(thread, comment))
                 else:
                     summary.kept += 1
             if spam_ids:

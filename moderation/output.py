@@ -89,7 +89,8 @@ def write_table(scored: Iterable[tuple[Thread, list[Decision]]], stream: TextIO,
             count += 1
         verdicts = [d.verdict for d in decisions]
         stream.write(
-            f"\n{len(decisions)} comments: {verdicts.count('approve')} approve, {verdicts.count('hold')} hold, "
+            f"\n{len(decisions)} comment{'' if len(decisions) == 1 else 's'}: "
+            f"{verdicts.count('approve')} approve, {verdicts.count('hold')} hold, "
             f"{verdicts.count('spam')} spam\n\n"
         )
     return count

@@ -198,7 +198,8 @@ def _html(evaluation: Evaluation, mistakes: list[dict], title: str) -> str:
         "text-align:left;vertical-align:top}img{max-width:48%;margin:.5%}.body{white-space:pre-wrap}</style>",
         "</head><body>",
         f"<h1>{e(title)}</h1>",
-        f"<p>{e(evaluation.description)}. {m['n']} comments ({m['n_spam']} spam, {m['n_ham']} legitimate) in "
+        f"<p>{e(evaluation.description)}. {m['n']} comment{'' if m['n'] == 1 else 's'} "
+        f"({m['n_spam']} spam, {m['n_ham']} legitimate) in "
         f"{m['n_threads']} thread(s). Thresholds: hold {evaluation.thresholds.hold:.3f}, "
         f"spam {evaluation.thresholds.spam:.3f}.</p>",
         "<h2>Figures at the spam threshold</h2><table>",
@@ -241,7 +242,8 @@ def _markdown(evaluation: Evaluation, mistakes: list[dict], title: str) -> str:
     lines = [
         f"# {title}",
         "",
-        f"{evaluation.description}. {m['n']} comments ({m['n_spam']} spam, {m['n_ham']} legitimate) in "
+        f"{evaluation.description}. {m['n']} comment{'' if m['n'] == 1 else 's'} "
+        f"({m['n_spam']} spam, {m['n_ham']} legitimate) in "
         f"{m['n_threads']} thread(s). Thresholds: hold {evaluation.thresholds.hold:.3f}, "
         f"spam {evaluation.thresholds.spam:.3f}.",
         "",

@@ -285,3 +285,37 @@ def test_filter_skip_bad_counts_skipped_comments_and_keeps_the_thread(runner, tm
     assert "skipped 1 malformed" in result.stderr and "2 comments in 1 thread" in result.stderr
     (written,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert [c["id"] for c in written["comments"]] == ["1", "2", "3"]
+
+
+# ------------------------------------------------------------ issue 9, items 14 and 20: held comments, counts
+
+
+def test_filter_summary_names_the_held_comments(runner, tmp_path, garden_page, model_path, monkeypatch):
+    from moderation.api import Moderator
+
+    real = Moderator.score_threads
+
+    def everything_held(self, threads, **kwargs):
+        for thread, decisions in real(self, threads, **kwargs):
+            for decision in decisions:
+                decision.verdict = "hold"
+            yield thread, decisions
+
+    monkeypatch.setattr(Moderator, "score_threads", everything_held)
+    out = tmp_path / "out.txt"
+    result = runner.invoke(main, ["filter", str(garden_page), "-o", str(out), "--model", str(model_path)])
+    assert result.exit_code == 0, result.output
+    assert "held 5 (#1 Sam Whitfield, #2 Kezia," in result.stderr
+    assert "5 comments in 1 thread:" in result.stderr
+    assert out.read_text().count("[held for moderation]") == 5
+
+
+def test_one_comment_is_singular(runner, tmp_path, model_path):
+    page = tmp_path / "one.jsonl"
+    page.write_text('{"thread_id": "t", "body": "Thanks for the tips on watering."}\n')
+    table = runner.invoke(main, ["score", str(page), "--model", str(model_path)])
+    assert table.exit_code == 0, table.output
+    assert "\n1 comment:" in table.stdout
+    result = runner.invoke(main, ["filter", str(page), "-o", str(tmp_path / "o.jsonl"), "--model", str(model_path)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("1 comment in 1 thread:")

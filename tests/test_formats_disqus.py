@@ -54,25 +54,18 @@ def test_labels(threads, post_id, label, deleted):
 def test_fields_entities_and_replies(threads):
     comments = by_id(threads)
     assert comments["880001"].author == "Bjørn Østergaard"
-    assert (
-        comments["880001"].body == "I've used soap on mine for ten years. The polymerised oil doesn’t care."
-    )
+    assert comments["880001"].body == "I've used soap on mine for ten years. The polymerised oil doesn’t care."
     assert comments["880002"].parent == "880001"
-    assert (
-        comments["880002"].body
-        == "Same here. Chain mail scrubber + a drop of soap.\n\nThen dry it on the burner."
-    )
+    assert comments["880002"].body == "Same here. Chain mail scrubber + a drop of soap.\n\nThen dry it on the burner."
     assert comments["880011"].parent == "880010" and comments["880010"].author == "佐藤 愛子"
     assert "(http://cheap-cookware.example/?utm=dsq)" in comments["880003"].body
-    assert (
-        comments["880010"].author_email == "aiko@example.jp" and comments["880010"].author_ip == "126.0.0.1"
-    )
+    assert comments["880010"].author_email == "aiko@example.jp" and comments["880010"].author_ip == "126.0.0.1"
 
 
 def test_round_trip_marks_spam_in_place(tmp_path, threads):
     for thread in threads:
         for comment in thread.comments:
-            comment.verdict = "spam" if comment.id in ("880002", "880012", "880003") else "hold"
+            comment.verdict = "spam" if comment.id in ("880002", "880012", "880003") else "approve"
     out = tmp_path / "out.xml"
     write_threads(threads, out, "disqus")
     before, after = EXPORT.read_text(encoding="utf-8"), out.read_text(encoding="utf-8")
@@ -125,3 +118,28 @@ def test_truncated_export(tmp_path):
     src.write_bytes(EXPORT.read_bytes()[:3000])
     with pytest.raises(ParseError, match="line"):
         list(disqus.read(src))
+
+
+def test_held_comments_are_marked_not_approved_and_not_spam(tmp_path, threads):
+    for thread in threads:
+        for comment in thread.comments:
+            comment.verdict = "hold" if comment.id == "880001" else "approve"
+    out = tmp_path / "out.xml"
+    write_threads(threads, out, "disqus")
+    after = out.read_text(encoding="utf-8")
+    assert after != EXPORT.read_text(encoding="utf-8")
+    post = after[after.index('<post dsq:id="880001">') :]
+    post = post[: post.index("</post>")]
+    assert "<isApproved>false</isApproved>" in post and "<isSpam>false</isSpam>" in post
+    assert after.count("<isApproved>") == 1
+    assert list(by_id(read_threads(out))) == list(by_id(threads))
+
+
+def test_deleted_placeholder_is_an_empty_comment(tmp_path):
+    text = EXPORT.read_text(encoding="utf-8")
+    start = text.index("<message>", text.index('<post dsq:id="880001">'))
+    end = text.index("</message>", start) + len("</message>")
+    page = tmp_path / "deleted.xml"
+    page.write_text(text[:start] + "<message><![CDATA[<p>This comment was deleted.</p>]]></message>" + text[end:])
+    comment = by_id(read_threads(page))["880001"]
+    assert comment.body == "" and comment.is_empty

@@ -122,6 +122,44 @@ def test_render_from_other_format(tmp_path):
     out = tmp_path / "page.html"
     write_threads(threads[:1], out, "html", keep={"c1", "c2"})
     (again,) = read_threads(out)
-    assert [(c.author, c.body) for c in again.comments] == [
-        (c.author, c.body) for c in threads[0].comments[:2]
-    ]
+    assert [(c.author, c.body) for c in again.comments] == [(c.author, c.body) for c in threads[0].comments[:2]]
+
+
+BYLINE_PAGE = """<!DOCTYPE html><html><head><title>Night sky</title></head><body>
+<article><h1 class="entry-title">Night sky</h1>
+<span class="byline">By <span class="author vcard"><a class="url fn n" href="https://example.blog/author/nadia/">Nadia
+ Brennan</a></span></span>
+<div class="entry-content"><p>Orion rises late in autumn.</p></div></article>
+<h2 class="comments-title">3 comments</h2>
+<ol class="comment-list">
+<li id="comment-1" class="comment"><article class="comment-body">
+<div class="comment-author vcard"><b class="fn">Ann</b></div>
+<div class="comment-content"><p>Lovely photos.</p></div></article></li>
+<li id="comment-2" class="comment"><article class="comment-body">
+<div class="comment-author vcard"><b class="fn">Bob</b></div>
+<div class="comment-content"><p>Which lens?</p></div></article></li>
+<li id="comment-3" class="comment"><article class="comment-body">
+<div class="comment-author vcard"><b class="fn">Spam</b></div>
+<div class="comment-content"><p>cheap pills</p></div></article></li>
+</ol></body></html>
+"""
+
+
+def test_byline_author_is_the_display_name_only():
+    assert html.parse(BYLINE_PAGE).post.author == "Nadia Brennan"
+
+
+def test_filtered_page_marks_held_comments_and_updates_the_count_heading():
+    thread = html.parse(BYLINE_PAGE)
+    for comment, verdict in zip(thread.comments, ["hold", "approve", "spam"], strict=True):
+        comment.verdict = verdict
+    out = io.StringIO()
+    html.write([thread], out, keep={"1"})
+    written = out.getvalue()
+    assert "1 comment</h2>" in written
+    (again,) = [html.parse(written)]
+    assert [c.id for c in again.comments] == ["1"]
+    assert 'data-moderation="held"' in written and html.HELD_CLASS in written
+    out = io.StringIO()
+    html.write([thread], out, keep={"1", "2"})
+    assert "2 comments</h2>" in out.getvalue() and out.getvalue().count('data-moderation="held"') == 1

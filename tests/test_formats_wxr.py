@@ -33,7 +33,7 @@ def test_one_thread_per_item_with_post(threads):
     lisbon = threads[0]
     assert lisbon.post.title == "Seven Days in Lisbon Without a Car"
     assert lisbon.post.url == "https://slowpassport.net/2023/10/seven-days-in-lisbon/"
-    assert lisbon.post.author == "maren"
+    assert lisbon.post.author == "Maren Ekdahl"  # <dc:creator> is the login; <wp:author> names her
     assert "Pastéis de Belém cost €1.40." in lisbon.post.body
     assert threads[2].comments == [] and threads[2].post.extra["post_type"] == "attachment"
 
@@ -155,9 +155,7 @@ def test_missing_status_element_is_added(tmp_path):
 def test_wxr_1_1_and_1_0_namespaces(tmp_path):
     for version in ("1.1", "1.0"):
         src = tmp_path / f"wxr-{version}.xml"
-        src.write_text(
-            WXR.read_text(encoding="utf-8").replace("export/1.2/", f"export/{version}/"), encoding="utf-8"
-        )
+        src.write_text(WXR.read_text(encoding="utf-8").replace("export/1.2/", f"export/{version}/"), encoding="utf-8")
         assert detect_format(src) == "wxr"
         assert len(by_id(wxr.read(src))) == 12
 
@@ -286,3 +284,11 @@ def test_broken_files_raise_parse_error(tmp_path, content, error):
 def test_missing_file_is_input_error(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         list(wxr.read(tmp_path / "nope.xml"))
+
+
+def test_post_author_without_an_author_list_stays_the_login(tmp_path):
+    text = WXR.read_text(encoding="utf-8")
+    start, end = text.index("<wp:author>"), text.index("</wp:author>") + len("</wp:author>")
+    bare = tmp_path / "bare.xml"
+    bare.write_text(text[:start] + text[end:], encoding="utf-8")
+    assert {t.post.author for t in wxr.read(bare)} == {"maren"}

@@ -125,3 +125,56 @@ def test_unnumbered_says_headers_are_read():
     assert thread.comments[0].date == "March 3, 2016 at 10:31 am"
     assert thread.comments[1].parent == "1"
     assert "report says" in thread.post.body
+
+
+THREADED_PAGE = """Lisbon in a week
+Trams, tiles and too many pastries.
+
+  1. Ann says:
+
+    The 28 tram is worth the queue.
+
+      2. Bob says:
+
+        Go early, before nine.
+
+  3. Cy says:
+
+    Great write-up, thanks.
+
+Leave a Reply
+Your email address will not be published. Required fields are marked *
+Comment *
+Post Comment
+"""
+
+
+def test_reply_form_is_not_glued_to_the_last_comment_and_is_written_back():
+    thread = plaintext.parse(THREADED_PAGE)
+    assert thread.comments[-1].body == "Great write-up, thanks."
+    out = io.StringIO()
+    plaintext.write([thread], out)
+    assert out.getvalue() == THREADED_PAGE
+
+
+def test_indented_replies_are_linked_to_their_parent():
+    thread = plaintext.parse(THREADED_PAGE)
+    assert [(c.id, c.parent) for c in thread.comments] == [("1", None), ("2", "1"), ("3", None)]
+
+
+def test_held_comments_get_a_marker_line_read_back_as_furniture():
+    thread = plaintext.parse(THREADED_PAGE)
+    thread.comments[1].verdict = "hold"
+    out = io.StringIO()
+    plaintext.write([thread], out)
+    assert "      2. Bob says:\n          [held for moderation]\n" in out.getvalue()
+    again = plaintext.parse(out.getvalue())
+    assert [c.body for c in again.comments] == [c.body for c in thread.comments]
+    twice = io.StringIO()
+    again.comments[1].verdict = "hold"
+    plaintext.write([again], twice)
+    assert twice.getvalue() == out.getvalue()  # marked once, not once per run
+    again.comments[1].verdict = "approve"
+    cleared = io.StringIO()
+    plaintext.write([again], cleared)
+    assert cleared.getvalue() == THREADED_PAGE

@@ -123,7 +123,8 @@ _TEXT_KEYS = (
 def _print_text(figures: dict) -> None:
     click.echo(figures["evaluation"])
     click.echo(
-        f"{figures['n']} comments ({figures['n_spam']} spam, {figures['n_ham']} legitimate) "
+        f"{figures['n']} comment{'' if figures['n'] == 1 else 's'} "
+        f"({figures['n_spam']} spam, {figures['n_ham']} legitimate) "
         f"in {figures['n_threads']} thread(s); thresholds: hold {figures['thresholds']['hold']:.3f}, "
         f"spam {figures['thresholds']['spam']:.3f}"
     )

@@ -5,14 +5,16 @@ A Disqus export lists every thread first and then every post, each post naming i
 XML, which is cleared as it goes) and yields the threads that have posts, in file order.
 
 ``isSpam`` becomes the label (``true`` -> spam, otherwise ham); deleted posts get no label and keep
-``extra["deleted"]``. Writing patches the original file: only ``<isSpam>`` of comments whose verdict
-is spam changes to ``true``. Disqus exports have no "pending" state, so held comments are left as
-they are (``filter`` reports them).
+``extra["deleted"]``, and Disqus's "This comment was deleted." placeholder is read as an empty body.
+Writing patches the original file: ``<isSpam>`` of comments whose verdict is spam changes to
+``true``, and ``<isApproved>`` of held comments to ``false`` (Disqus's pending state; the element is
+added when the export has none). ``isSpam`` stays ``false`` for held comments: they are not spam yet.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
@@ -54,6 +56,9 @@ def _child(elem, name: str):
         if local(child.tag) == name:
             return child
     return None
+
+
+_DELETED_PLACEHOLDER = re.compile(r"^\s*this comment was deleted\.?\s*$", re.IGNORECASE)
 
 
 def _true(value: str) -> bool:
@@ -147,8 +152,12 @@ def _comment(elem, source: str) -> tuple[Comment, str]:
         username = _child_text(author, "username")
         if username:
             extra["username"] = username
+    body = markup_to_text(_child_text(elem, "message"))
+    if _DELETED_PLACEHOLDER.match(body):
+        # What Disqus leaves in place of a deleted comment's text: nothing the author wrote.
+        body = ""
     comment = Comment(
-        body=markup_to_text(_child_text(elem, "message")),
+        body=body,
         author=_child_text(author, "name") if author is not None else "",
         id=dsq_id,
         author_email=_child_text(author, "email") if author is not None else "",
@@ -168,18 +177,23 @@ def write(threads: Iterable[Thread], stream: TextIO, *, source: str | Path | Non
     threads = list(threads)
     origin = source or next((t.extra.get("disqus_source") for t in threads if t.source_format == NAME), None)
     if origin and Path(origin).is_file():
-        spam = {c.id for t in threads for c in t.comments if c.verdict == "spam"}
-        _Patcher(Path(origin), spam, xmlsafe.byte_sink(stream)).run()
+        changes = {c.id: _CHANGES[c.verdict] for t in threads for c in t.comments if c.verdict in _CHANGES}
+        _Patcher(Path(origin), changes, xmlsafe.byte_sink(stream)).run()
     else:
         _render(threads, stream)
 
 
+# The <post> fields a verdict sets, and their values; other verdicts leave the post as it was.
+_CHANGES = {"spam": {"isSpam": "true"}, "hold": {"isApproved": "false"}}
+
+
 class _Patcher(xmlsafe.ByteEditor):
-    def __init__(self, path: Path, spam: set[str], write):
+    def __init__(self, path: Path, changes: dict[str, dict[str, str]], write):
         super().__init__(path, write)
-        self._spam = spam
+        self._changes = changes
         self._depth = 0
         self._record: dict | None = None
+        self._field: str | None = None
         self._chars: list[str] | None = None
 
     def start(self, name, attrs, offset):
@@ -188,10 +202,11 @@ class _Patcher(xmlsafe.ByteEditor):
         if self._depth == 2 and name == "post":
             dsq_id = next((v for k, v in attrs.items() if k.rpartition(" ")[2] == "id"), "")
             self.hold = offset
-            self._record = {"start": offset, "id": dsq_id.strip(), "tag": None}
-        elif self._record is not None and self._depth == 3 and name == "isSpam":
+            self._record = {"start": offset, "id": dsq_id.strip(), "fields": {}}
+        elif self._record is not None and self._depth == 3 and name in ("isSpam", "isApproved"):
             tag_end = self.find(b">", offset) + 1
-            self._record["tag"] = (offset, tag_end, self.byte_at(tag_end - 2) == ord("/"))
+            self._record["fields"][name] = {"tag": (offset, tag_end, self.byte_at(tag_end - 2) == ord("/"))}
+            self._field = name
             self._chars = []
 
     def text(self, data):
@@ -200,9 +215,10 @@ class _Patcher(xmlsafe.ByteEditor):
 
     def end(self, name, offset):
         if self._chars is not None and self._depth == 3:
-            self._record["value"] = "".join(self._chars).strip()
-            self._record["close"] = offset
-            self._chars = None
+            found = self._record["fields"][self._field]
+            found["value"] = "".join(self._chars).strip()
+            found["close"] = offset
+            self._chars = self._field = None
         elif self._record is not None and self._depth == 2:
             self._decide(offset)
             self._record = None
@@ -211,19 +227,24 @@ class _Patcher(xmlsafe.ByteEditor):
 
     def _decide(self, end_offset: int) -> None:
         record = self._record
-        if record["id"] not in self._spam or _true(record.get("value", "")):
-            return
-        if record["tag"] is None:
-            qname = self._qname(record["start"])
-            prefix = qname[: -len(b"post")]
-            self.replace(end_offset, end_offset, b"<" + prefix + b"isSpam>true</" + prefix + b"isSpam>")
-            return
-        start, tag_end, self_closing = record["tag"]
-        if self_closing:
-            qname = self._qname(start)
-            self.replace(start, tag_end, b"<" + qname + b">true</" + qname + b">")
-        else:
-            self.replace(tag_end, record["close"], b"true")
+        edits = []
+        for name, value in self._changes.get(record["id"], {}).items():
+            found = record["fields"].get(name)
+            if found is None:
+                prefix = self._qname(record["start"])[: -len(b"post")]
+                tag = prefix + name.encode()
+                edits.append((end_offset, end_offset, b"<" + tag + b">" + value.encode() + b"</" + tag + b">"))
+                continue
+            if found.get("value", "").lower() == value:
+                continue
+            start, tag_end, self_closing = found["tag"]
+            if self_closing:
+                qname = self._qname(start)
+                edits.append((start, tag_end, b"<" + qname + b">" + value.encode() + b"</" + qname + b">"))
+            else:
+                edits.append((tag_end, found["close"], value.encode()))
+        for start, end, data in edits:
+            self.replace(start, end, data)
 
     def _qname(self, offset: int) -> bytes:
         tag = self.slice(offset + 1, self.find(b">", offset)).split()

@@ -311,11 +311,26 @@ def _post(soup, items) -> Post:
         header = body_tag.find(class_="entry-title")
         if header is not None and body.startswith(_text(header)):
             body = body[len(_text(header)) :].strip()
-    author = (meta_author.get("content") if meta_author is not None else "") or (
-        _text(author_tag) if author_tag is not None else ""
-    )
+    author = (meta_author.get("content") if meta_author is not None else "") or _display_name(author_tag)
     url = (canonical.get("href") or canonical.get("content") or "") if canonical is not None else ""
     return Post(title=_text(title_tag), body=body, author=author.strip(), url=url.strip())
+
+
+_BYLINE_WORDS = re.compile(r"^(?:(?:posted|written|published)\s+)?by\s+", re.IGNORECASE)
+
+
+def _display_name(tag) -> str:
+    """The name a byline shows: "By Nadia Brennan" with its link is "Nadia Brennan" (issue 9 item 16).
+
+    The text of the tag is taken without the link targets ``_text`` adds for comments, so the author
+    page URL is not read as part of the name.
+    """
+    if tag is None:
+        return ""
+    inner = tag.find(class_="fn") or tag.find(class_="author") or tag.find("a") or tag
+    name = " ".join(inner.get_text(" ").split())
+    name = _BYLINE_WORDS.sub("", name)
+    return re.sub(r"\s*\(https?://[^)]*\)$", "", name).strip()
 
 
 def _read_comments(soup) -> tuple[list, list[Comment]]:
@@ -364,9 +379,10 @@ def write(threads: Iterable[Thread], stream: TextIO, *, keep: set[str] | None = 
     """
     for thread in threads:
         wanted = {c.id for c in thread.comments if keep is None or c.id in keep}
+        held = {c.id for c in thread.comments if c.verdict == "hold" and c.id in wanted}
         original = thread.extra.get("html")
         if original is None:
-            stream.write(_render(thread, wanted))
+            stream.write(_render(thread, wanted, held))
             continue
         soup = _soup(original)
         items, comments = _read_comments(soup)
@@ -382,10 +398,55 @@ def write(threads: Iterable[Thread], stream: TextIO, *, keep: set[str] | None = 
             # Its replies stay, moved up to where the removed comment was.
             direct = [t for t, _ in nested if not any(_inside(t, other) for other, _ in nested)]
             tag.replace_with(*[t.extract() for t in direct])
+        for tag, comment in pairs:
+            if comment.id in held:
+                _mark_held(tag)
+        _update_count_headings(soup, sum(c.id in wanted for _, c in pairs))
         stream.write(str(soup))
 
 
-def _render(thread: Thread, wanted: set[str]) -> str:
+# How `filter` marks a comment it holds for moderation: a class a theme's CSS can style and an
+# attribute scripts can select ([data-moderation="held"]); the comment's text is left untouched.
+HELD_CLASS = "moderation-held"
+
+
+def _mark_held(tag) -> None:
+    classes = _classes(tag)
+    if HELD_CLASS not in classes:
+        tag["class"] = [*classes, HELD_CLASS]
+    tag["data-moderation"] = "held"
+
+
+_COUNT = re.compile(
+    r"^(?P<lead>\s*)(?P<number>\d+|one|no)(?P<space>\s+)(?P<noun>comments?|responses?|thoughts?|repl(?:y|ies))\b",
+    re.IGNORECASE,
+)
+_PLURALS = {"comment": "comments", "response": "responses", "thought": "thoughts", "reply": "replies"}
+_COUNT_CLASS = re.compile(r"comments?-(title|count|heading)|comment-count", re.IGNORECASE)
+
+
+def _update_count_headings(soup, count: int) -> None:
+    """Make "5 comments" headings (WordPress's h2.comments-title) say how many the page now has."""
+    headings = [t for t in soup.find_all(True) if any(_COUNT_CLASS.search(c) for c in _classes(t))]
+    headings += [t for t in soup.find_all(["h2", "h3", "h4"]) if t not in headings]
+    for heading in headings:
+        first = next((s for s in heading.find_all(string=True) if s.strip()), None)
+        match = _COUNT.match(first) if first is not None else None
+        if match is None:
+            continue
+        first.replace_with(_COUNT.sub(lambda m: _count_phrase(m, count), first, count=1))
+
+
+def _count_phrase(match: re.Match, count: int) -> str:
+    noun = match.group("noun").lower()
+    singular = next((one for one, many in _PLURALS.items() if noun in (one, many)), noun)
+    word = singular if count == 1 else _PLURALS.get(singular, singular)
+    if match.group("noun")[0].isupper():
+        word = word.capitalize()
+    return f"{match.group('lead')}{count}{match.group('space')}{word}"
+
+
+def _render(thread: Thread, wanted: set[str], held: set[str] = frozenset()) -> str:
     from html import escape
 
     parts = [
@@ -400,8 +461,9 @@ def _render(thread: Thread, wanted: set[str]) -> str:
             continue
         paragraphs = "".join(f"<p>{escape(p)}</p>" for p in c.body.split("\n\n") if p)
         kind = c.type if c.type in ("pingback", "trackback") else "comment"
+        mark = f' {HELD_CLASS}" data-moderation="held' if c.id in held else ""
         parts.append(
-            f'<li id="comment-{escape(c.id)}" class="{kind}"><article class="comment-body">'
+            f'<li id="comment-{escape(c.id)}" class="{kind}{mark}"><article class="comment-body">'
             '<footer class="comment-meta"><div class="comment-author vcard">'
             f'<b class="fn">{escape(c.author)}</b>'
             ' <span class="says">says:</span></div>'

@@ -59,6 +59,19 @@ _POST_FURNITURE = re.compile(
 )
 
 
+# The reply form a theme prints after the last comment. Copied with the page, it was read as the end of
+# the last comment's text and moved its score from 0.77 to 0.52 (issue 9 item 17).
+_FOOTER = re.compile(
+    r"^\s*(leave a (reply|comment)|post a comment|add a comment|write a comment|join the discussion|"
+    r"your email address will not be published|cancel reply|required fields are marked|"
+    r"you must be logged in to post a comment|comments are closed)",
+    re.IGNORECASE,
+)
+# The line `filter` adds under the header of a comment it holds for moderation, and reads back as furniture.
+HELD_MARKER = "[held for moderation]"
+_HELD_LINE = re.compile(r"^\s*\[held for moderation\]\s*$", re.IGNORECASE)
+
+
 def sniff(head: str) -> bool:
     return bool(_HEADER.search(head)) or len(_unnumbered_headers(head)) >= 2
 
@@ -74,18 +87,59 @@ def parse(text: str, *, source: str = "<page>") -> Thread:
         raise NoCommentsError(f"{source}: no comment section found (expected numbered 'N. Name says:' blocks)")
     preamble = text[: headers[0].start()]
     post = _parse_post(preamble)
+    footer_start = _footer_start(text, headers[-1].end())
     comments = []
+    indents = []
     for index, match in enumerate(headers):
-        end = headers[index + 1].start() if index + 1 < len(headers) else len(text)
+        end = headers[index + 1].start() if index + 1 < len(headers) else footer_start
         raw = text[match.start() : end]
-        body, date = _comment_body(text[match.end() : end], match.group("rest"))
+        body_text = text[match.end() : end]
+        held = any(_HELD_LINE.match(line) for line in body_text.split("\n")[:3])
+        body, date = _comment_body(body_text, match.group("rest"))
         number = match.groupdict().get("number") or str(index + 1)
-        comments.append(
-            Comment(body=body, author=match.group("name").strip(), id=number, date=date, extra={"raw": raw})
-        )
-    thread = Thread(post=post, comments=comments, source_format=NAME, extra={"preamble": preamble})
+        extra = {"raw": raw, "held": True} if held else {"raw": raw}
+        comments.append(Comment(body=body, author=match.group("name").strip(), id=number, date=date, extra=extra))
+        indents.append(_indent(match.group(0)))
+    extra = {"preamble": preamble}
+    if footer_start < len(text):
+        extra["footer"] = text[footer_start:]
+    thread = Thread(post=post, comments=comments, source_format=NAME, extra=extra)
+    _link_indented_replies(thread.comments, indents)
     thread.link_mentions()
     return thread
+
+
+def _footer_start(text: str, after: int) -> int:
+    """Where the page's reply form begins after the last comment header (the end of the text if none)."""
+    position = text.find("\n", after)
+    while position != -1:
+        line_end = text.find("\n", position + 1)
+        line = text[position + 1 : line_end if line_end != -1 else len(text)]
+        if _FOOTER.match(line):
+            return position + 1
+        position = line_end
+    return len(text)
+
+
+def _indent(header: str) -> int:
+    line = header.expandtabs(8)
+    return len(line) - len(line.lstrip(" "))
+
+
+def _link_indented_replies(comments: list[Comment], indents: list[int]) -> None:
+    """A header indented deeper than an earlier one is a reply to the nearest shallower comment above it.
+
+    Threaded themes nest replies in inner lists, which a browser copy renders as deeper indentation.
+    """
+    if len(set(indents)) < 2:
+        return
+    stack: list[tuple[int, Comment]] = []
+    for comment, indent in zip(comments, indents, strict=True):
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        if stack and comment.parent is None:
+            comment.parent = stack[-1][1].id
+        stack.append((indent, comment))
 
 
 def _comment_headers(text: str) -> list[re.Match]:
@@ -121,7 +175,7 @@ def _unnumbered_headers(text: str) -> list[re.Match]:
 
 
 def _comment_body(block: str, rest_of_header: str) -> tuple[str, str]:
-    lines = block.split("\n")
+    lines = [line for line in block.split("\n") if not _HELD_LINE.match(line)]
     date = rest_of_header.strip() if _DATE_LINE.match(rest_of_header or "") else ""
     # A date line printed right under the header is metadata, not text.
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
@@ -176,7 +230,22 @@ def write(threads: Iterable[Thread], stream: TextIO, *, keep: set[str] | None = 
             if keep is not None and comment.id not in keep:
                 continue
             raw = comment.extra.get("raw")
-            stream.write(raw if raw is not None else _render(comment))
+            text = raw if raw is not None else _render(comment)
+            if comment.verdict == "hold" and not comment.extra.get("held"):
+                text = _mark_held(text)
+            elif comment.verdict not in (None, "hold") and comment.extra.get("held"):
+                text = "".join(line for line in text.splitlines(True) if not _HELD_LINE.match(line))
+            stream.write(text)
+        footer = thread.extra.get("footer")
+        if footer:
+            stream.write(footer)
+
+
+def _mark_held(block: str) -> str:
+    """The comment's block with a marker line under its header, indented like its text."""
+    header, newline, rest = block.partition("\n")
+    indent = " " * (_indent(header) + 4)
+    return f"{header}\n{indent}{HELD_MARKER}\n{rest if newline else ''}"
 
 
 def _render(comment: Comment) -> str:

@@ -91,6 +91,8 @@ def read(
             else:
                 if local(elem.tag) in ("title", "link", "base_site_url", "base_blog_url", "wxr_version"):
                     channel[local(elem.tag)] = (elem.text or "").strip()
+                elif local(elem.tag) == "author" and _is_wp(elem.tag):
+                    _add_author(channel, elem)
                 elem.clear()
                 parent.remove(elem)
         if not channel and item_index < 0:
@@ -123,7 +125,10 @@ def _thread(item, index: int, source: str, channel: dict) -> Thread:
         elif ns == _CONTENT and name == "encoded":
             post.body = markup_to_text(_text(child))
         elif ns == _DC and name == "creator":
-            post.author = _text(child).strip()
+            # <dc:creator> holds the author's login; people (and the "written by the post's author"
+            # signal) know them by the display name the export's <wp:author> list gives it.
+            login = _text(child).strip()
+            post.author = channel.get("authors", {}).get(login) or login
         elif not ns and name == "title":
             post.title = _text(child).strip()
         elif not ns and name == "link":
@@ -133,6 +138,14 @@ def _thread(item, index: int, source: str, channel: dict) -> Thread:
     if channel.get("link"):
         extra["site"] = channel["link"]
     return Thread(post=post, comments=comments, id=post.id or f"item-{index + 1}", source_format=NAME, extra=extra)
+
+
+def _add_author(channel: dict, elem) -> None:
+    """Remember one ``<wp:author>``: login -> display name (WordPress exports list them before the items)."""
+    fields = {local(child.tag): (child.text or "").strip() for child in elem}
+    login, display = fields.get("author_login", ""), fields.get("author_display_name", "")
+    if login and display:
+        channel.setdefault("authors", {})[login] = display
 
 
 def _comment(elem, index: int, source: str) -> Comment:
