@@ -434,9 +434,11 @@ class LinkFeatures(_RowFeatures):
 
 
 def _names_commenter(handle: str, authors: tuple[str, ...]) -> bool:
-    """Whether an @handle is one of the thread's commenters ("@maria_k" answering Maria K)."""
+    """Whether an @handle names one of the thread's commenters: "@maria_k" or "@Maria" answering Maria K."""
     key = re.sub(r"[\W_]+", "", handle.casefold())
-    return bool(key) and any(re.sub(r"[\W_]+", "", a.casefold()) == key for a in authors[-500:])
+    if len(key) < 3:
+        return False
+    return any(re.sub(r"[\W_]+", "", a.casefold()).startswith(key) for a in authors[-500:])
 
 
 class OfferFeatures(_RowFeatures):

@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
 from urllib.parse import urlsplit
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -91,9 +92,12 @@ def _lookalikes() -> dict[int, str]:
     return table
 
 
+_SPACED_CANDIDATE = re.compile(r"(?:\A| )[^\W\d_] [^\W\d_] [^\W\d_] [^\W\d_][.,;:!?]*(?= |\Z)")
+
+
 def _spaced_runs(text: str) -> tuple[str, int]:
     """Join runs of four or more single letters ("W h a t s A p p") into one word; count the runs."""
-    if " " not in text:
+    if " " not in text or not _SPACED_CANDIDATE.search(text):
         return text, 0
     tokens = text.split(" ")
     out: list[str] = []
@@ -150,7 +154,7 @@ def undisguise(text: str) -> tuple[str, Disguise]:
     swapped = 0
     if not text.isascii():
         table = _lookalikes()
-        letters = sum(ch.isalpha() for ch in text)
+        letters = sum(map(str.isalpha, text))
         latin = len(_ASCII_LETTER.findall(text))
         mostly_latin = letters > 0 and latin / letters >= 0.8
 
@@ -177,6 +181,7 @@ def undisguise(text: str) -> tuple[str, Disguise]:
 # its start only, then classified in Python with bounded work per token.
 
 _CANDIDATE = re.compile(r"(?<!\S)\S*?[.:/@]\S*")
+_MAY_LINK = re.compile(r"[.:/@]\S")
 _HREF = re.compile(r"""href\s*=\s*["']?([^"'\s>]{1,2048})""", re.IGNORECASE)
 _TAG = re.compile(r"<[^<>]{0,2048}>")
 _ANCHOR = re.compile(r"<a\s[^<>]{0,2048}href", re.IGNORECASE)
@@ -328,7 +333,7 @@ def host_of(url: str) -> str:
 def _links_and_emails(text: str) -> tuple[list[Link], int]:
     links: list[Link] = []
     emails = 0
-    candidates = [m.group(0) for m in _CANDIDATE.finditer(text)]
+    candidates = [m.group(0) for m in _CANDIDATE.finditer(text)] if _MAY_LINK.search(text) else []
     candidates += [m.group(1) for m in _HREF.finditer(text)] if "href" in text.lower() else []
     for raw in candidates:
         token = raw[:2048].strip(_TRIM)
@@ -389,7 +394,7 @@ def phone_numbers(text: str) -> int:
     five ...") as digits. Dates and years are not numbers to call, and neither is a view count such as
     "2.126.521.750" (dots alone between groups of three).
     """
-    if not any(ch.isdigit() for ch in text) and not _SPELLED.search(text):
+    if not any(map(str.isdigit, text)) and not _SPELLED.search(text):
         return 0
     text = _DATE_LIKE.sub(" ", text)
     zeros = lambda m: "0" * len(m.group(0))  # noqa: E731
@@ -503,19 +508,19 @@ def content_stems(words: list[str]) -> list[str]:
 
 
 def _repeated_phrase(words: list[str]) -> int:
-    """How often the most repeated 2-3 word phrase with a content word recurs (0 when none repeats)."""
-    if len(words) < 4:
+    """How often the most repeated 2-3 word phrase with a content word recurs (0 when none repeats).
+
+    Pairs suffice: a repeated three-word phrase with a content word contains a pair with that word
+    repeated at least as often.
+    """
+    if len(words) < 4 or len(set(words)) == len(words):
         return 0
-    best = 0
-    for size in (2, 3):
-        grams = Counter(
-            tuple(words[i : i + size])
-            for i in range(len(words) - size + 1)
-            if any(w not in STOP_WORDS for w in words[i : i + size])
-        )
-        if grams:
-            best = max(best, max(grams.values()) - 1)
-    return best
+    for (first, second), count in Counter(pairwise(words)).most_common():
+        if count < 2:
+            break
+        if first not in STOP_WORDS or second not in STOP_WORDS:
+            return count - 1
+    return 0
 
 
 def _keyword_tail(clean: str, words: list[str]) -> bool:
@@ -591,8 +596,13 @@ def _analyse(text: str) -> Analysis:
     links, emails = _links_and_emails(clean)
     normalised = _placeholders(clean, links)
     words = _WORD.findall(normalised.replace("_url_", " ").replace("_email_", " "))
-    handles = tuple(m.group(0)[1:].lower() for m in _HANDLE.finditer(clean)) if "@" in clean else ()
-    money = len(_MONEY.findall(clean)) if any(ch.isdigit() for ch in clean) else 0
+    # An @name opening the comment is a reply ("@Marguerite Lowe Thank you"), not a contact handle.
+    handles = (
+        tuple(m.group(0)[1:].lower() for m in _HANDLE.finditer(clean) if clean[: m.start()].strip())
+        if "@" in clean
+        else ()
+    )
+    money = len(_MONEY.findall(clean)) if any(map(str.isdigit, clean)) else 0
     return Analysis(
         clean=clean,
         normalised=normalised,

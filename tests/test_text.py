@@ -118,9 +118,10 @@ def test_links_are_judged_by_where_they_go(body, name, expected):
         ),
         ("contact Dr. Amara on WhatsApp +44 7700 900 123 she helped me", ["contact:phone", "contact:solicit"], []),
         ("Thanks @pgfan, that fixed it", [], ["contact:solicit", "contact:phone"]),
+        ("@Marguerite Lowe thank you, message received", [], ["contact:handle", "contact:solicit"]),
         ("I called the council on their published number and waited 40 minutes", [], ["contact:phone"]),
     ],
-    ids=["trader-testimonial", "whatsapp-doctor", "thanks-with-handle", "called-the-council"],
+    ids=["trader-testimonial", "whatsapp-doctor", "thanks-with-handle", "reply-opening", "called-the-council"],
 )
 def test_contact_solicitation(body, fired, silent):
     values = signals(LinkFeatures(), body)
