@@ -527,3 +527,36 @@ def test_models_model_option_has_help_text():
 
     help_text = CliRunner().invoke(models, ["--help"]).output
     assert "The base model file" in help_text
+
+
+def test_site_models_are_loaded_lazily_and_the_cache_is_bounded(tmp_path, model_path):  # noqa: F811
+    from moderation.model import load_model, save_model
+    from moderation.service.app import ModelHolder
+    from moderation.service.store import Store
+
+    store = Store(tmp_path / "cache.db")
+    loads: list[str | None] = []
+
+    def loader(path):
+        from moderation.api import Moderator
+
+        loads.append(path)
+        return Moderator.load(path)
+
+    sites = ["https://one.example/", "https://two.example/"]
+    for n, site in enumerate(sites):
+        bundle = load_model(model_path)
+        bundle.card["version"] = f"site-model-{n}"
+        save_model(bundle, tmp_path / f"site-{n}.joblib")
+        store.add_model(
+            f"site-model-{n}", str(tmp_path / f"site-{n}.joblib"), status="candidate", metrics={}, site=site
+        )
+        store.activate_model(f"site-model-{n}")
+    holder = ModelHolder(store, loader, base_path=str(model_path), cache_size=1)
+    assert loads == [str(model_path)]  # only the base model at start: site models load when first asked for
+    base_version = holder.current().version
+    assert holder.current(sites[0]).version == base_version  # served the base model while its own loads
+    assert holder.refresh(site=sites[0]).version == "site-model-0"
+    assert holder.refresh(site=sites[1]).version == "site-model-1"
+    assert len(holder._cache) == 1 and "site-model-1" in holder._cache  # the least recently used went
+    assert holder.current().version == base_version  # the base model is never evicted
