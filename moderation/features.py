@@ -202,6 +202,10 @@ class TextNgrams(_ItemTransformer):
             self.vectorizer_ = self._vectorizer().set_params(min_df=1)
             self.vectorizer_.fit(texts + ["_"])
         self.n_features_out_ = len(self.vectorizer_.vocabulary_)
+        # Every term min_df or max_features left out: never used to transform, and most of the saved
+        # model (scikit-learn's own advice is to delete it before pickling).
+        if hasattr(self.vectorizer_, "stop_words_"):
+            del self.vectorizer_.stop_words_
         return self
 
     def transform(self, X):
@@ -265,11 +269,16 @@ class PostRelatedness(_ItemTransformer):
         items = self._check_items(X)
         out = np.zeros((len(items), len(self._NAMES)))
         texts: dict[str, int] = {}
+        seen_threads: set[int] = set()
         for item in items:
             texts.setdefault(item.post_text, len(texts))
             texts.setdefault(item.body, len(texts))
-            for other in item.thread_bodies:
-                texts.setdefault(other, len(texts))
+            # Items of a thread share its tuple of bodies: walk it once per thread, not once per item
+            # (that was quadratic in the thread's length).
+            if id(item.thread_bodies) not in seen_threads:
+                seen_threads.add(id(item.thread_bodies))
+                for other in item.thread_bodies:
+                    texts.setdefault(other, len(texts))
         ordered = list(texts)
         analysed = [analyse(text) for text in ordered]
         stems = [a.stems for a in analysed]
@@ -277,15 +286,19 @@ class PostRelatedness(_ItemTransformer):
         vectors = self.idf_.transform([" ".join(sorted(s)) for s in stems])
         threads: dict[int, _ThreadCounts] = {}
         nearest = self._nearest_neighbour_similarity(items, texts, vectors)
+        mine = np.fromiter((texts[item.body] for item in items), dtype=np.int64, count=len(items))
+        posts = np.fromiter((texts[item.post_text] for item in items), dtype=np.int64, count=len(items))
+        # One sparse product for every item's similarity to its post, not one per item.
+        post_similarity = np.asarray(vectors[mine].multiply(vectors[posts]).sum(axis=1)).ravel()
         for row, item in enumerate(items):
             has_post = bool(item.post_text.strip())
             out[row, 0] = float(has_post)
-            me = texts[item.body]
+            me = mine[row]
             unique = stems[me]
             if not unique:
                 # An empty or link-only comment: nothing to relate. Leave it at 0, "not about anything".
                 continue
-            post = texts[item.post_text]
+            post = posts[row]
             key = id(item.thread_bodies)
             if key not in threads:
                 threads[key] = _ThreadCounts([texts[b] for b in item.thread_bodies], stems, shingles)
@@ -293,7 +306,7 @@ class PostRelatedness(_ItemTransformer):
             own = 1 if item.index >= 0 else 0
             context_words = {w for w in unique if counts.words[w] > own}
             if has_post:
-                out[row, 1] = float(vectors[me].multiply(vectors[post]).sum())
+                out[row, 1] = float(post_similarity[row])
                 out[row, 2] = len(unique & stems[post]) / len(unique)
                 out[row, 4] = _copied(shingles[me], shingles[post])
             if has_post or len(item.thread_bodies) > own:
@@ -314,11 +327,13 @@ class PostRelatedness(_ItemTransformer):
         return out
 
     @staticmethod
-    def _nearest_neighbour_similarity(items, texts, vectors, window: int = NEIGHBOURS) -> np.ndarray:
+    def _nearest_neighbour_similarity(items, texts, vectors, window: int = NEIGHBOURS, chunk: int = 256) -> np.ndarray:
         """For each item, its highest similarity to one of the ``window`` comments on each side of it.
 
         A comment scored beside a thread it is not in (index -1) is compared with the thread's last
-        ``2 * window`` comments, the ones it would follow.
+        ``2 * window`` comments, the ones it would follow. Items of a thread are taken in blocks of
+        ``chunk`` consecutive positions, each compared with its block widened by the window on each
+        side: one dense product of at most chunk x (chunk + 2 * window) per block.
         """
         best = np.zeros(len(items))
         by_thread: dict[int, list[int]] = {}
@@ -328,18 +343,25 @@ class PostRelatedness(_ItemTransformer):
             bodies = items[rows[0]].thread_bodies
             if not bodies:
                 continue
-            columns = np.fromiter((texts[b] for b in bodies), dtype=np.int64, count=len(bodies))
+            size = len(bodies)
+            columns = np.fromiter((texts[b] for b in bodies), dtype=np.int64, count=size)
             others = vectors[columns].tocsr()
-            for r in rows:
-                index = items[r].index
-                if index >= 0:
-                    lo, hi = max(0, index - window), min(len(bodies), index + window + 1)
-                else:
-                    lo, hi = max(0, len(bodies) - 2 * window), len(bodies)
-                sims = (others[lo:hi] @ vectors[texts[items[r].body]].T).toarray().ravel()
-                if index >= 0:
-                    sims[index - lo] = -1.0
-                best[r] = max(float(sims.max()), 0.0) if sims.size else 0.0
+            inside = sorted((items[r].index, r) for r in rows if items[r].index >= 0)
+            outside = [r for r in rows if items[r].index < 0]
+            for start in range(0, len(inside), chunk):
+                block = inside[start : start + chunk]
+                positions = np.asarray([index for index, _ in block])
+                lo, hi = max(0, positions[0] - window), min(size, positions[-1] + window + 1)
+                sims = (others[positions] @ others[lo:hi].T).toarray()
+                offsets = np.arange(lo, hi)[None, :] - positions[:, None]
+                sims[(np.abs(offsets) > window) | (offsets == 0)] = -np.inf
+                found = sims.max(axis=1) if sims.shape[1] else np.zeros(len(block))
+                best[[r for _, r in block]] = np.maximum(found, 0.0)
+            if outside:
+                lo = max(0, size - 2 * window)
+                mine = vectors[[texts[items[r].body] for r in outside]]
+                sims = (mine @ others[lo:size].T).toarray()
+                best[outside] = np.maximum(sims.max(axis=1), 0.0) if sims.shape[1] else 0.0
         return best
 
     def get_feature_names_out(self, input_features=None):
@@ -527,8 +549,8 @@ class ShapeFeatures(_RowFeatures):
 
     def _row(self, item: CommentItem, text: Analysis) -> tuple[float, ...]:
         clean = _TAG.sub(" ", text.clean).strip() if "<" in text.clean else text.clean.strip()
-        letters = sum(ch.isalpha() for ch in clean)
-        upper = sum(ch.isupper() for ch in clean)
+        letters = sum(map(str.isalpha, clean))
+        upper = sum(map(str.isupper, clean))
         return (
             float(not clean),
             math.log1p(len(item.body.strip())),

@@ -630,11 +630,21 @@ def _cached(text: str) -> Analysis:
     return _analyse(text)
 
 
+@functools.lru_cache(maxsize=256)
+def _cached_long(text: str) -> Analysis:
+    return _analyse(text)
+
+
 def analyse(text: str) -> Analysis:
-    """The analysis of a text; short texts are cached, since a thread's comments recur in its context."""
-    return _cached(text) if len(text) <= 4096 else _analyse(text)
+    """The analysis of a text, cached: a thread's comments recur in its context, and its post in every
+    comment's features. Long texts (posts, mostly) have a small cache of their own, so a flood of huge
+    comments cannot fill memory."""
+    if len(text) <= 4096:
+        return _cached(text)
+    return _cached_long(text) if len(text) <= 256 * 1024 else _analyse(text)
 
 
 def clear_cache() -> None:
     """Forget cached analyses (benchmarks time cold runs)."""
     _cached.cache_clear()
+    _cached_long.cache_clear()
