@@ -1,7 +1,9 @@
 import csv
+import hashlib
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -110,7 +112,12 @@ def test_bad_model_file_is_one_line(runner, tmp_path, garden_page):
     bad.write_bytes(b"junk")
     result = runner.invoke(main, ["score", str(garden_page), "--model", str(bad)])
     assert result.exit_code == 1
-    assert "not a readable model file" in result.output
+    assert "no card model.card.json beside it" in result.output
+    # With a card that vouches for it, the junk is still refused in one line.
+    (tmp_path / "model.card.json").write_text(json.dumps({"model_sha256": hashlib.sha256(b"junk").hexdigest()}))
+    result = runner.invoke(main, ["score", str(garden_page), "--model", str(bad)])
+    assert result.exit_code == 1
+    assert "not a readable model file" in result.output and len(result.output.strip().splitlines()) == 1
 
 
 def test_train_writes_model_and_card(runner, tmp_path, small_corpus_paths):
@@ -319,3 +326,100 @@ def test_one_comment_is_singular(runner, tmp_path, model_path):
     result = runner.invoke(main, ["filter", str(page), "-o", str(tmp_path / "o.jsonl"), "--model", str(model_path)])
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith("1 comment in 1 thread:")
+
+
+# ------------------------------------------------------------ issue 9, item 19: progress on long work
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_progress_off_a_terminal_prints_plain_lines_every_interval(capsys):
+    from moderation.cli.options import Progress
+
+    clock = FakeClock()
+    with Progress("scoring", 3000, terminal=False, interval=10, clock=clock) as progress:
+        progress(1000)
+        clock.now = 11
+        progress(1000)
+        clock.now = 15
+        progress(1000)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["scoring: 2,000/3,000 comments", "scoring: 3,000/3,000 comments"]
+
+
+def test_progress_quiet_for_short_work_off_a_terminal(capsys):
+    from moderation.cli.options import Progress
+
+    with Progress("scoring", terminal=False, clock=FakeClock()) as progress:
+        progress(50)
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_on_a_terminal_is_a_tqdm_bar(capsys):
+    from moderation.cli.options import Progress
+
+    with Progress("filtering", terminal=True) as progress:
+        progress(1200)
+        progress.to(1500)
+        assert progress._bar.n == 1500
+    err = capsys.readouterr().err
+    assert "filtering" in err and "comments/s" in err  # tqdm's own rendering, on stderr
+
+
+# ------------------------------------------------------------ issue 9, item 20: train's output, score decimals
+
+
+def test_train_without_output_leaves_the_default_model_alone(runner, tmp_path, fitted_bundle, monkeypatch):
+    import moderation.model
+    import moderation.training
+
+    default = tmp_path / "models" / "default.joblib"
+    default.parent.mkdir()
+    default.write_bytes(b"the shipped model")
+    monkeypatch.setattr(moderation.model, "DEFAULT_MODEL_PATH", default)
+    monkeypatch.setattr(moderation.training, "train_model", lambda threads, **kwargs: fitted_bundle)
+    args = ["train", "--cv", "2", "--data", "tests/fixtures/labeled/thread.json"]
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert default.read_bytes() == b"the shipped model"
+    (saved,) = [p for p in default.parent.glob("model-*.joblib")]
+    assert str(saved) in result.stdout and "default model is unchanged" in result.stdout
+    again = runner.invoke(main, args)
+    assert again.exit_code == 0, again.output
+    assert len(list(default.parent.glob("model-*.joblib"))) == 2  # a second run does not overwrite the first
+    named = runner.invoke(main, [*args, "-o", str(default)])
+    assert named.exit_code == 0, named.output
+    assert default.read_bytes() != b"the shipped model"
+
+
+@pytest.mark.parametrize("name", ["x.json", "x.jsonl", "x.csv"], ids=["json", "jsonl", "csv"])
+def test_filter_writes_scores_with_four_decimals(runner, tmp_path, model_path, name, monkeypatch):
+    from moderation.api import Moderator
+
+    real = Moderator.score_threads
+
+    def round_scores(self, threads, **kwargs):
+        for thread, decisions in real(self, threads, **kwargs):
+            for decision in decisions:
+                decision.score = 0.0
+            yield thread, decisions
+
+    monkeypatch.setattr(Moderator, "score_threads", round_scores)
+    src = (
+        Path(__file__).resolve().parent
+        / "fixtures"
+        / "formats"
+        / {"x.json": "threads.json"}.get(name, "comments" + name[1:])
+    )
+    out = tmp_path / name
+    result = runner.invoke(main, ["filter", str(src), "-o", str(out), "--model", str(model_path)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "0.0000" in text and not re.search(r"\b0\.0\b(?!0)", text)

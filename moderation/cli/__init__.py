@@ -7,6 +7,7 @@ error's own code, e.g. 3 for a page without comments); wrong usage is click's ``
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -62,7 +63,14 @@ def score(
 
     moderator = Moderator.load(model_path)
     scored = score_path(page, moderator, input_format=input_format, **read_options(encoding, skip_bad))
-    WRITERS[output_format](scored, sys.stdout)
+    with Progress("scoring") as progress:
+        WRITERS[output_format](_counted(scored, progress), sys.stdout)
+
+
+def _counted(scored, progress: Progress):
+    for thread, decisions in scored:
+        progress(len(decisions))
+        yield thread, decisions
 
 
 @main.command(name="filter")
@@ -102,8 +110,7 @@ def filter_command(
     from ..filtering import filter_path
 
     moderator = Moderator.load(model_path)
-    progress = Progress("filtered")
-    try:
+    with Progress("filtering") as progress:
         summary = filter_path(
             page,
             output,
@@ -113,8 +120,6 @@ def filter_command(
             progress=progress,
             **read_options(encoding, skip_bad),
         )
-    finally:
-        progress.close()
     click.echo(summary.line(), err=True)
 
 
@@ -125,7 +130,8 @@ def filter_command(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where to save the model (default: models/default.joblib); a card is written beside it.",
+    help="Where to save the model (default: a new models/model-<version>.joblib; name models/default.joblib "
+    "to replace the shipped model); a card is written beside it.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same data and seed, same model.")
 @click.option("--cv", type=click.IntRange(2, 20), default=5, show_default=True, help="Cross-validation folds.")
@@ -136,9 +142,11 @@ def train(labeled_data: LabeledData, output: Path | None, seed: int, cv: int) ->
     from ..training import train_model
 
     threads = labeled_data.load()
-    with click.progressbar(length=cv, label="cross-validating", file=sys.stderr) as bar:
-        bundle = train_model(threads, seed=seed, cv=cv, progress=lambda done, total: bar.update(1))
-    path = save_model(bundle, output or DEFAULT_MODEL_PATH)
+    with Progress("cross-validating", cv, unit="folds") as progress:
+        bundle = train_model(threads, seed=seed, cv=cv, progress=progress.to)
+    # Without -o the shipped model is not overwritten (it was, issue 9 item 20): a retrain that turns
+    # out worse must not silently replace the model every command loads by default.
+    path = save_model(bundle, output or new_model_path(DEFAULT_MODEL_PATH, bundle.version))
     figures = bundle.card["metrics"]
     click.echo(
         f"trained on {bundle.card['training_data']['comments']} comments "
@@ -160,6 +168,21 @@ def train(labeled_data: LabeledData, output: Path | None, seed: int, cv: int) ->
         click.echo(f"  {key:<20} {figures[key]:.3f}")
     click.echo(f"thresholds: hold {bundle.thresholds.hold:.3f}, spam {bundle.thresholds.spam:.3f}")
     click.echo(f"model {bundle.version} saved to {path} (card: {card_path(path)})")
+    if output is None:
+        click.echo(
+            f"the default model is unchanged; use this one with --model {path}, or train with -o {DEFAULT_MODEL_PATH}"
+        )
+
+
+def new_model_path(default: Path, version: str) -> Path:
+    """models/model-<version>.joblib beside the default model, numbered if that name is taken."""
+    stem = "model-" + (re.sub(r"[^A-Za-z0-9._-]+", "-", version).strip("-.") or "unversioned")
+    candidate = default.with_name(f"{stem}.joblib")
+    number = 2
+    while candidate.exists():
+        candidate = default.with_name(f"{stem}-{number}.joblib")
+        number += 1
+    return candidate
 
 
 @main.command()

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from .errors import reports_errors
-from .options import model_option
+from .options import Progress, model_option
 
 
 @dataclass(frozen=True)
@@ -190,19 +189,11 @@ def evaluate(
     if cv is None:
         moderator = Moderator.load(model_path)
         total = sum(1 for t in threads for c in t.comments if c.label is not None)
-        with click.progressbar(length=total, label="scoring", file=sys.stderr) as bar:
-            done = [0]
-
-            def advance(count: int, _total: int) -> None:
-                bar.update(count - done[0])
-                done[0] = count
-
-            evaluation = evaluate_model(moderator, threads, progress=advance)
+        with Progress("scoring", total) as progress:
+            evaluation = evaluate_model(moderator, threads, progress=progress.to)
     else:
-        with click.progressbar(length=cv, label="cross-validating", file=sys.stderr) as bar:
-            evaluation = cross_validate(
-                threads, cv=cv, seed=seed, grouped=is_grouped(threads), progress=lambda done, total: bar.update(1)
-            )
+        with Progress("cross-validating", cv, unit="folds") as progress:
+            evaluation = cross_validate(threads, cv=cv, seed=seed, grouped=is_grouped(threads), progress=progress.to)
     if report_dir is not None:
         from ..report import write_report
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -45,20 +46,65 @@ def read_options(encoding: str | None, skip_bad: bool) -> dict:
 
 
 class Progress:
-    """A running count of scored comments on stderr, for people watching a terminal (not for pipes)."""
+    """Progress of long work on stderr: a tqdm bar on a terminal, a plain line every so often otherwise.
 
-    def __init__(self, label: str):
+    tqdm rather than rich: it is one small pure-Python package with no dependencies of its own, it
+    writes only to the stream it is given (stderr, so `score > out.csv` stays clean), and its bar
+    copes with an unknown total, which a streamed export has. Off a terminal (cron, CI, a pipe) a
+    bar's carriage returns are noise, so a line like "scoring: 12,000 comments" is printed at most
+    every ``interval`` seconds instead.
+    """
+
+    def __init__(
+        self,
+        label: str,
+        total: int | None = None,
+        *,
+        unit: str = "comments",
+        terminal: bool | None = None,
+        interval: float = 10.0,
+        clock=time.monotonic,
+    ):
         self.label = label
+        self.total = total
+        self.unit = unit
         self.count = 0
-        self.shown = 0
-        self.enabled = sys.stderr.isatty()
+        self.interval = interval
+        self._clock = clock
+        self._last = clock()
+        self._printed = False
+        self._bar = None
+        if sys.stderr.isatty() if terminal is None else terminal:
+            from tqdm import tqdm
 
-    def __call__(self, comments: int) -> None:
-        self.count += comments
-        if self.enabled and self.count - self.shown >= 1000:
-            self.shown = self.count
-            click.echo(f"\r{self.label} {self.count:,} comments", err=True, nl=False)
+            self._bar = tqdm(total=total, desc=label, unit=f" {unit}", file=sys.stderr, leave=False, dynamic_ncols=True)
+
+    def __call__(self, done: int) -> None:
+        """``done`` more items are finished."""
+        self.count += done
+        if self._bar is not None:
+            self._bar.update(done)
+        elif self._clock() - self._last >= self.interval:
+            self._last = self._clock()
+            self._line()
+
+    def to(self, count: int, _total: int | None = None) -> None:
+        """The library's ``progress(done, total)`` callbacks report a running count; advance to it."""
+        self(count - self.count)
+
+    def _line(self) -> None:
+        of = f"/{self.total:,}" if self.total else ""
+        click.echo(f"{self.label}: {self.count:,}{of} {self.unit}", err=True)
+        self._printed = True
 
     def close(self) -> None:
-        if self.enabled and self.shown:
-            click.echo(f"\r{self.label} {self.count:,} comments", err=True)
+        if self._bar is not None:
+            self._bar.close()
+        elif self._printed:
+            self._line()  # the final count, after the periodic ones
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -23,6 +23,7 @@ import csv
 import io
 import json
 import re
+import secrets
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -119,9 +120,16 @@ def thread_from_dict(
     return Thread(post=post, comments=comments, id=thread_id, source_format=shape, extra=extra)
 
 
+class Score(float):
+    """A score written with exactly 4 decimals ("0.0000", not "0.0"), as the README promises."""
+
+    def __str__(self) -> str:
+        return f"{float(self):.4f}"
+
+
 def _scored(out: dict, comment: Comment) -> dict:
     if comment.score is not None:
-        out["score"] = round(float(comment.score), 4)
+        out["score"] = Score(round(float(comment.score), 4))
     if comment.verdict is not None:
         out["verdict"] = comment.verdict
     return out
@@ -335,12 +343,33 @@ def json_read(
         yield thread
 
 
+def _dumps(data: Any, **options: Any) -> str:
+    """``json.dumps``, with every Score written as a 4-decimal number.
+
+    json writes floats with ``repr`` and offers no hook for numbers, so each Score goes in as a
+    placeholder string carrying a random nonce (no input can spell it) and comes out as the number.
+    """
+    nonce = secrets.token_hex(8)
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, Score):
+            return f"{nonce}:{value}"
+        if isinstance(value, dict):
+            return {key: mark(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [mark(item) for item in value]
+        return value
+
+    text = json.dumps(mark(data), ensure_ascii=False, **options)
+    return re.sub(f'"{nonce}:([0-9.]+)"', r"\1", text)
+
+
 def json_write(threads: Iterable[Thread], stream: TextIO, **_: object) -> None:
     threads = list(threads)
     data: Any = [thread_to_dict(t) for t in threads]
     if len(threads) == 1 and threads[0].extra.get("json_shape") == "object":
         data = data[0]
-    json.dump(data, stream, ensure_ascii=False, indent=2)
+    stream.write(_dumps(data, indent=2))
     stream.write("\n")
 
 
@@ -428,14 +457,14 @@ def jsonl_write(threads: Iterable[Thread], stream: TextIO, **_: object) -> None:
             for comment in thread.comments:
                 out = comment.extra.get("raw")
                 out = dict(out) if isinstance(out, dict) else comment_to_row(thread, comment)
-                lines.append(json.dumps(_scored(out, comment), ensure_ascii=False) + "\n")
+                lines.append(_dumps(_scored(out, comment)) + "\n")
             for line in _with_unread(thread, lines):
                 if isinstance(line, bytes):
                     _write_bytes(stream, line if line.endswith(b"\n") else line + b"\n")
                 else:
                     stream.write(line)
         else:
-            stream.write(json.dumps(thread_to_dict(thread), ensure_ascii=False) + "\n")
+            stream.write(_dumps(thread_to_dict(thread)) + "\n")
 
 
 # ------------------------------------------------------------------------------------------- CSV
