@@ -423,3 +423,47 @@ def test_filter_writes_scores_with_four_decimals(runner, tmp_path, model_path, n
     assert result.exit_code == 0, result.output
     text = out.read_text()
     assert "0.0000" in text and not re.search(r"\b0\.0\b(?!0)", text)
+
+
+# ------------------------------------------------------------ issue 8: train learns from every source present
+
+
+def _write_sms(root: Path, spam: int, ham: int) -> None:
+    folder = root / "sms_spam_collection"
+    folder.mkdir(parents=True)
+    lines = [f"spam\tWIN a free prize {i}! Text CLAIM to 80086 now, only £{i}.50/msg" for i in range(spam)]
+    lines += [f"ham\tsee you at the station at {i} then, bring the umbrella" for i in range(ham)]
+    (folder / "SMSSpamCollection").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_train_adds_the_named_sources_and_records_each_in_the_card(runner, tmp_path, small_corpus_paths, monkeypatch):
+    _write_sms(tmp_path / "datasets", spam=8, ham=8)
+    monkeypatch.setenv("MODERATION_DATASETS", str(tmp_path / "datasets"))
+    out = tmp_path / "m.joblib"
+    args = ["train", "-o", str(out), "--cv", "2", "--sources", "sms,youtube"]
+    for path in small_corpus_paths[:4]:
+        args += ["--data", str(path)]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "source youtube is absent" in result.stderr
+    card = json.loads((tmp_path / "m.card.json").read_text())
+    assert set(card["sources"]) == {"sms", "data"}
+    assert card["sources"]["sms"]["comments"] == 16 and len(card["sources"]["sms"]["sha256"]) == 64
+    assert card["sources"]["data"]["files"] == [str(p) for p in small_corpus_paths[:4]]
+    assert "sms" in card["metrics_by_source"] and "blog" in card["metrics_by_source"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--sources", "none"], 2, "nothing to train on"),
+        (["--sources", "usenet"], 1, "unknown source 'usenet'"),
+        (["--sources", "tubespam_pilot"], 1, "never trained on"),
+    ],
+    ids=["nothing", "unknown", "test-only"],
+)
+def test_train_refuses_bad_sources_in_one_line(runner, tmp_path, args, code, message):
+    result = runner.invoke(main, ["train", "-o", str(tmp_path / "m.joblib"), *args])
+    assert result.exit_code == code
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "m.joblib").exists()

@@ -133,17 +133,49 @@ def filter_command(
     help="Where to save the model (default: a new models/model-<version>.joblib; name models/default.joblib "
     "to replace the shipped model); a card is written beside it.",
 )
+@click.option(
+    "--sources",
+    default=None,
+    metavar="NAMES",
+    help="Labeled sources to learn from, comma-separated: blog (data/threads), youtube, sms (public corpora read "
+    "from ../shared/datasets or $MODERATION_DATASETS), or none. Default: blog,youtube,sms, what the shipped "
+    "model is trained on; with --data, none (only your data) unless given.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same data and seed, same model.")
 @click.option("--cv", type=click.IntRange(2, 20), default=5, show_default=True, help="Cross-validation folds.")
 @reports_errors
-def train(labeled_data: LabeledData, output: Path | None, seed: int, cv: int) -> None:
-    """Train a model on labeled threads, report grouped cross-validation, save it with its card."""
+def train(labeled_data: LabeledData, sources: str | None, output: Path | None, seed: int, cv: int) -> None:
+    """Train a model on labeled threads, report grouped cross-validation, save it with its card.
+
+    With no options it rebuilds the shipped model from every source present (README, "The shipped model").
+    """
     from ..model import DEFAULT_MODEL_PATH, card_path, save_model
+    from ..sources import TRAINING_SOURCES, training_data
     from ..training import train_model
 
-    threads = labeled_data.load()
+    if sources is None:
+        names = () if labeled_data.paths else TRAINING_SOURCES
+    else:
+        names = tuple(name.strip() for name in sources.split(",") if name.strip() and name.strip() != "none")
+    if not names and not labeled_data.paths:
+        raise click.UsageError("nothing to train on: give --data, or --sources other than none")
+    threads, provenance, missing = training_data(names)
+    for name in missing:
+        click.echo(f"warning: source {name} is absent (not under {datasets_dir_hint()}); training without it", err=True)
+    if labeled_data.paths:
+        from ..dataset import data_hash
+
+        own = labeled_data.load()
+        provenance["data"] = {
+            "files": [str(path) for path in labeled_data.paths],
+            "sha256": data_hash(own),
+            "threads": len(own),
+            "comments": sum(1 for t in own for c in t.comments if c.label is not None),
+        }
+        threads = threads + own
+    click.echo(f"training on {', '.join(provenance) or 'nothing'}", err=True)
     with Progress("cross-validating", cv, unit="folds") as progress:
-        bundle = train_model(threads, seed=seed, cv=cv, progress=progress.to)
+        bundle = train_model(threads, seed=seed, cv=cv, progress=progress.to, provenance=provenance)
     # Without -o the shipped model is not overwritten (it was, issue 9 item 20): a retrain that turns
     # out worse must not silently replace the model every command loads by default.
     path = save_model(bundle, output or new_model_path(DEFAULT_MODEL_PATH, bundle.version))
@@ -172,6 +204,12 @@ def train(labeled_data: LabeledData, output: Path | None, seed: int, cv: int) ->
         click.echo(
             f"the default model is unchanged; use this one with --model {path}, or train with -o {DEFAULT_MODEL_PATH}"
         )
+
+
+def datasets_dir_hint() -> str:
+    from ..sources import datasets_dir
+
+    return str(datasets_dir())
 
 
 def new_model_path(default: Path, version: str) -> Path:

@@ -72,7 +72,7 @@ class Progress:
         self.interval = interval
         self._clock = clock
         self._last = clock()
-        self._printed = False
+        self._printed: int | None = None  # the count the last line showed
         self._bar = None
         if sys.stderr.isatty() if terminal is None else terminal:
             from tqdm import tqdm
@@ -95,13 +95,13 @@ class Progress:
     def _line(self) -> None:
         of = f"/{self.total:,}" if self.total else ""
         click.echo(f"{self.label}: {self.count:,}{of} {self.unit}", err=True)
-        self._printed = True
+        self._printed = self.count
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-        elif self._printed:
-            self._line()  # the final count, after the periodic ones
+        elif self._printed is not None and self._printed != self.count:
+            self._line()  # the final count, after the periodic ones, unless the last line already said it
 
     def __enter__(self) -> Progress:
         return self
