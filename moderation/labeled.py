@@ -145,7 +145,7 @@ def _is_thread_file(file: Path, mapping: ColumnMapping) -> bool:
         if line.strip():
             try:
                 first = json.loads(line)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # also a 5,000-digit integer, or [[[... 100k deep
                 return False  # the row reader reports it with its line number
             return isinstance(first, dict) and "comments" in first
     return False
@@ -162,6 +162,8 @@ def _rows(file: Path) -> Iterator[tuple[int, dict]]:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{file}: line {number}: invalid JSON ({exc.msg})") from None
+            except (ValueError, RecursionError) as exc:  # a 5,000-digit integer; nesting too deep
+                raise DataError(f"{file}: line {number}: unreadable JSON ({str(exc).splitlines()[0][:80]})") from None
             if not isinstance(record, dict):
                 raise DataError(f"{file}: line {number}: expected an object, got {type(record).__name__}")
             yield number, record

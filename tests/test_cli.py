@@ -467,3 +467,20 @@ def test_train_refuses_bad_sources_in_one_line(runner, tmp_path, args, code, mes
     assert result.exit_code == code
     assert message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "m.joblib").exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"body": "x", "label": ' + "9" * 5000 + "}", "4300 digits"),
+        ("[" * 100_000, "recursion"),
+    ],
+    ids=["huge-integer", "deep-nesting"],
+)
+def test_labeled_jsonl_that_json_cannot_hold_is_one_line(runner, tmp_path, line, message):
+    data = tmp_path / "labeled.jsonl"
+    data.write_text(line + "\n")
+    result = runner.invoke(main, ["evaluate", "--data", str(data)])
+    assert result.exit_code == 1
+    assert message in result.output and "line 1" in result.output
+    assert len(result.output.strip().splitlines()) == 1
