@@ -95,7 +95,7 @@ _BLOCKS = {
 
 def contributions(
     pipeline: Pipeline, matrix, names: np.ndarray | None = None
-) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+) -> tuple[sp.csr_matrix, np.ndarray, SignalValues]:
     """Per-item, per-feature contributions to the decision value; also feature names and raw values.
 
     ``matrix`` is the output of the pipeline's ``features`` step for the items; ``names`` its feature
@@ -113,19 +113,40 @@ def contributions(
     return contrib, names, raw
 
 
-def _raw_signal_values(features, matrix: sp.csr_matrix, names: np.ndarray) -> np.ndarray:
+class SignalValues:
+    """Raw values of the scaled signal columns only, read as ``values[row, column]``.
+
+    A dense rows x columns array over every column (100k, mostly n-grams, whose raw value no reason
+    quotes) took 840 KB per comment: 3.4 GB for one 4,000-comment thread (issue 9 item 6). The ~50
+    signal columns take 400 bytes per comment.
+    """
+
+    def __init__(self, values: np.ndarray, columns: np.ndarray):
+        self.values = values
+        self.position = {int(column): number for number, column in enumerate(columns)}
+
+    def __getitem__(self, key: tuple[int, int]) -> float:
+        row, column = key
+        number = self.position.get(int(column))
+        return 0.0 if number is None else float(self.values[row, number])
+
+
+def _raw_signal_values(features, matrix: sp.csr_matrix, names: np.ndarray) -> SignalValues:
     """Undo each signal block's weight and scaler, so reasons can quote real values (a count, a similarity)."""
-    raw = np.zeros((matrix.shape[0], len(names)))
     weights = features.transformer_weights or {}
+    columns, blocks = [], []
     start = 0
     for name, block in features.transformer_list:
         # n-gram blocks know their width; asking for their names would sort their vocabularies.
         width = getattr(block, "n_features_out_", None) or len(block.get_feature_names_out())
         if isinstance(block, Pipeline) and "scale" in block.named_steps:
             scaled = matrix[:, start : start + width].toarray() / weights.get(name, 1.0)
-            raw[:, start : start + width] = block.named_steps["scale"].inverse_transform(scaled)
+            blocks.append(block.named_steps["scale"].inverse_transform(scaled))
+            columns.append(np.arange(start, start + width))
         start += width
-    return raw
+    if not blocks:
+        return SignalValues(np.zeros((matrix.shape[0], 0)), np.zeros(0, dtype=np.int64))
+    return SignalValues(np.hstack(blocks), np.concatenate(columns))
 
 
 def raw_scale(features, width: int) -> np.ndarray:
@@ -162,7 +183,7 @@ def reasons_for(
     row: int,
     contrib: sp.csr_matrix,
     index: FeatureIndex,
-    raw: np.ndarray,
+    raw: SignalValues,
     *,
     toward_spam: bool,
     limit: int = 3,
