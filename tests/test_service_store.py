@@ -98,7 +98,7 @@ def test_version_1_database_is_migrated_in_place(tmp_path):
     with sqlite3.connect(db) as old:
         old.executescript(_V1_SCHEMA)
     store = Store(db)
-    assert store.get_setting("schema_version") == "2"
+    assert store.get_setting("schema_version") == "3"
     assert store.get_post("https://other.example/a", site="https://other.example/") == ("A", "a body")
     # A v1 post stored without a site goes to the one site with a key on its host...
     assert store.get_post("https://crumbnotes.example/rye", site=BLOG) == ("Rye", "rye body")

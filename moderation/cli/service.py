@@ -138,13 +138,57 @@ def keys() -> None:
 
 @keys.command("add")
 @click.argument("site")
+@click.option(
+    "--shadow",
+    is_flag=True,
+    help="Shadow mode: answer every check as fine and only log the verdict (see `keys shadow`).",
+)
 @db_option
 @reports_errors
-def keys_add(site: str, db: Path | None) -> None:
+def keys_add(site: str, shadow: bool, db: Path | None) -> None:
     """Create a key for SITE (its URL or a name) and print it: it is shown only this once."""
-    from ..service.keys import new_key
+    from ..service.keys import new_key, set_shadow
 
-    click.echo(new_key(_open_store(db), site))
+    store = _open_store(db)
+    click.echo(new_key(store, site))
+    if shadow:
+        owner = set_shadow(store, site, True)
+        click.echo(f"{owner}: shadow mode on (every check answered as fine, verdicts only logged)", err=True)
+
+
+@keys.command("passwd")
+@click.argument("site")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@db_option
+@reports_errors
+def keys_passwd(site: str, password_stdin: bool, db: Path | None) -> None:
+    """Set the password of SITE's moderation queue (the page at / of `moderation serve`)."""
+    import sys
+
+    from ..service.auth import set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    owner = set_password(_open_store(db), site, password)
+    click.echo(f"{owner}: queue password set; log in at the server's / page (open sessions were ended)")
+
+
+@keys.command("shadow")
+@click.argument("site")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@db_option
+@reports_errors
+def keys_shadow(site: str, state: str, db: Path | None) -> None:
+    """Shadow mode for SITE: "on" answers every check as fine and logs the verdict it would have given."""
+    from ..service.keys import set_shadow
+
+    owner = set_shadow(_open_store(db), site, state == "on")
+    if state == "on":
+        click.echo(f"{owner}: shadow mode on; checks are answered as fine, the queue shows what would be blocked")
+    else:
+        click.echo(f"{owner}: shadow mode off; checks are answered with the model's verdict")
 
 
 @keys.command("list")

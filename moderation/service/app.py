@@ -236,8 +236,10 @@ class HTTPError(Exception):
 
 _REASONS = {
     200: "OK",
+    303: "See Other",
     400: "Bad Request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     411: "Length Required",
@@ -275,6 +277,9 @@ class ServiceApp:
             "/api/v1/posts": ("POST", self.api_posts),
             "/api/v1/corrections": ("POST", self.api_corrections),
         }
+        from .queue import QueuePages  # the moderation queue's pages (issue 11)
+
+        self.queue = QueuePages(self)
 
     # -- WSGI -------------------------------------------------------------------------------------
 
@@ -310,13 +315,18 @@ class ServiceApp:
             (time.perf_counter() - started) * 1000,
         )
         content_type = "application/json" if is_api else "text/plain; charset=utf-8"
-        all_headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *headers]
+        if any(name == "Content-Type" for name, _ in headers):  # the queue's HTML pages set their own
+            all_headers = [("Content-Length", str(len(body))), *headers]
+        else:
+            all_headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *headers]
         start_response(f"{status} {_REASONS.get(status, 'Error')}", all_headers)
         return [body]
 
     def dispatch(self, environ: dict, path: str) -> tuple[int, bytes, list[tuple[str, str]]]:
         explain = path.startswith("/api/v1/requests/")
         route = ("GET", self.api_request) if explain else self._routes.get(path)
+        if route is None and self.queue.handles(path):
+            return self.queue.dispatch(environ, path)
         if route is None:
             raise HTTPError(404, f"No such endpoint: {path[:100]}")
         method, handler = route

@@ -104,3 +104,10 @@ def set_sharing(store: Store, name: str, share: bool) -> str:
     site = resolve_site(store, name)
     store.set_sharing(site, share)
     return site
+
+
+def set_shadow(store: Store, name: str, shadow: bool) -> str:
+    """Shadow mode for a site: its checks are answered as fine, and the verdict is only logged."""
+    site = resolve_site(store, name)
+    store.set_shadow(site, shadow)
+    return site

@@ -14,6 +14,11 @@ Schema history (``meta.schema_version``), migrated in place when an older databa
   2. posts keyed by (site, permalink), so one site can neither replace nor read another's posts;
      models carry the site they were trained for ('' is the shared base), each site has its own active
      model and a flag that shares its corrections with other sites' retraining (table ``sites``).
+  3. the moderation queue (issue 11): a password per site (``site_auth``) and login ``sessions``; the
+     queue's actions on logged requests (``queue_actions``, each tied to the correction it stored, so it
+     can be undone); ``rechecks`` keeping a request's earlier verdict when ``moderation recheck`` changes
+     it; shadow mode (``sites.shadow``, ``requests.shadow``); each request's reason families
+     (``request_families``) and indexes so that a page of the queue is an index range, not a scan.
 """
 
 from __future__ import annotations
@@ -30,9 +35,58 @@ from pathlib import Path
 
 from ..errors import InputError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
-_SCHEMA = """
+# Schema 3 (issue 11). Every queue query names the site first, so each index leads with it.
+_QUEUE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS site_auth (site TEXT PRIMARY KEY, password_hash TEXT NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    site TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created REAL NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS queue_actions (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    site TEXT NOT NULL,
+    request_id INTEGER NOT NULL,
+    label TEXT NOT NULL CHECK (label IN ('spam', 'ham')),
+    correction_id INTEGER,
+    undone REAL
+);
+CREATE TABLE IF NOT EXISTS rechecks (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    site TEXT NOT NULL,
+    request_id INTEGER NOT NULL,
+    old_score REAL,
+    old_verdict TEXT,
+    old_reasons TEXT NOT NULL DEFAULT '[]',
+    old_model TEXT NOT NULL DEFAULT '',
+    new_score REAL,
+    new_verdict TEXT,
+    new_model TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS request_families (
+    site TEXT NOT NULL,
+    family TEXT NOT NULL,
+    request_id INTEGER NOT NULL,
+    PRIMARY KEY (site, family, request_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires);
+CREATE INDEX IF NOT EXISTS queue_actions_request ON queue_actions (site, request_id);
+CREATE INDEX IF NOT EXISTS rechecks_request ON rechecks (site, request_id);
+CREATE INDEX IF NOT EXISTS requests_site_id ON requests (site, id);
+CREATE INDEX IF NOT EXISTS requests_site_verdict ON requests (site, verdict, id);
+CREATE INDEX IF NOT EXISTS requests_site_post ON requests (site, permalink, id);
+CREATE INDEX IF NOT EXISTS requests_site_shadow ON requests (site, shadow, verdict);
+"""
+
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS keys (
     id INTEGER PRIMARY KEY,
@@ -63,7 +117,8 @@ CREATE TABLE IF NOT EXISTS requests (
     answer TEXT NOT NULL,
     model_version TEXT NOT NULL,
     reasons TEXT NOT NULL DEFAULT '[]',
-    post_known INTEGER NOT NULL DEFAULT 0
+    post_known INTEGER NOT NULL DEFAULT 0,
+    shadow INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS corrections (
     id INTEGER PRIMARY KEY,
@@ -92,11 +147,14 @@ CREATE TABLE IF NOT EXISTS models (
 CREATE TABLE IF NOT EXISTS sites (
     site TEXT PRIMARY KEY,
     active_model TEXT,
-    share_corrections INTEGER NOT NULL DEFAULT 0
+    share_corrections INTEGER NOT NULL DEFAULT 0,
+    shadow INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS requests_site_ts ON requests (site, ts);
 CREATE INDEX IF NOT EXISTS corrections_site ON corrections (site, id);
 """
+    + _QUEUE_SCHEMA
+)
 
 
 @dataclass(frozen=True)
@@ -320,13 +378,15 @@ class Store:
     def log_requests(self, rows: list[dict]) -> list[int]:
         """Rows of site, endpoint, answer, model_version and optionally permalink, author, content,
         score, verdict, reasons, post_known; in one transaction, so one fsync for a whole scoring batch."""
+        from .families import families_of
+
         ids = []
         with self.transaction() as db:
             for row in rows:
                 cur = db.execute(
                     "INSERT INTO requests (ts, site, endpoint, permalink, author, content, score, verdict,"
-                    " answer, model_version, reasons, post_known)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " answer, model_version, reasons, post_known, shadow)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         time.time(),
                         row["site"],
@@ -340,9 +400,14 @@ class Store:
                         row["model_version"],
                         json.dumps(row.get("reasons") or [], ensure_ascii=False),
                         int(bool(row.get("post_known"))),
+                        int(bool(row.get("shadow"))),
                     ),
                 )
                 ids.append(int(cur.lastrowid))
+                db.executemany(
+                    "INSERT OR IGNORE INTO request_families (site, family, request_id) VALUES (?, ?, ?)",
+                    [(row["site"], f, ids[-1]) for f in families_of(row.get("reasons") or [])],
+                )
         return ids
 
     def get_request(self, request_id: int) -> dict | None:
@@ -492,6 +557,281 @@ class Store:
                 )
             db.execute("UPDATE models SET status = 'active' WHERE version = ?", (version,))
 
+    # -- the moderation queue (schema 3) ------------------------------------------------------------
+
+    def set_password_hash(self, site: str, password_hash: str) -> None:
+        """A new password also ends the site's sessions: whoever knew the old one is logged out."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO site_auth (site, password_hash, updated) VALUES (?, ?, ?)",
+                (site, password_hash, time.time()),
+            )
+            db.execute("DELETE FROM sessions WHERE site = ?", (site,))
+
+    def password_hash(self, site: str) -> str | None:
+        row = self._connection().execute("SELECT password_hash FROM site_auth WHERE site = ?", (site,)).fetchone()
+        return row["password_hash"] if row else None
+
+    def add_session(self, token_hash: str, site: str, csrf: str, expires: float) -> None:
+        now = time.time()
+        with self.transaction() as db:
+            db.execute("DELETE FROM sessions WHERE expires < ?", (now,))
+            db.execute(
+                "INSERT INTO sessions (token_hash, site, csrf, created, expires) VALUES (?, ?, ?, ?, ?)",
+                (token_hash, site, csrf, now, expires),
+            )
+
+    def get_session(self, token_hash: str) -> tuple[str, str] | None:
+        """(site, csrf token) of a live session whose key has not been revoked since, else None."""
+        row = (
+            self._connection()
+            .execute(
+                "SELECT site, csrf FROM sessions WHERE token_hash = ? AND expires > ?"
+                " AND EXISTS (SELECT 1 FROM keys WHERE keys.site = sessions.site AND revoked IS NULL)",
+                (token_hash, time.time()),
+            )
+            .fetchone()
+        )
+        return (row["site"], row["csrf"]) if row else None
+
+    def delete_session(self, token_hash: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
+    def set_shadow(self, site: str, shadow: bool) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO sites (site) VALUES (?)", (site,))
+            db.execute("UPDATE sites SET shadow = ? WHERE site = ?", (int(shadow), site))
+
+    def is_shadow(self, site: str) -> bool:
+        row = self._connection().execute("SELECT shadow FROM sites WHERE site = ?", (site,)).fetchone()
+        return bool(row and row["shadow"])
+
+    def shadow_counts(self, site: str) -> dict[str, int]:
+        """How many of ``site``'s checks answered in shadow mode would have been blocked (spam) or held."""
+        rows = self._connection().execute(
+            "SELECT verdict, COUNT(*) AS n FROM requests WHERE site = ? AND shadow = 1 AND verdict IN ('spam', 'hold')"
+            " GROUP BY verdict",
+            (site,),
+        )
+        counts = {"spam": 0, "hold": 0}
+        counts.update({row["verdict"]: int(row["n"]) for row in rows.fetchall()})
+        return counts
+
+    def request_page(
+        self,
+        site: str,
+        *,
+        verdict: str | None = None,
+        family: str | None = None,
+        permalink: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        text: str | None = None,
+        shadow: bool | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> list[dict]:
+        """One page of ``site``'s logged requests, newest first, with the latest queue action on each.
+
+        Keyset paging: ``before`` is the last id of the previous page, so every page is an index range
+        read from where the last one stopped (OFFSET would read and discard every earlier row: page 2000
+        of 100k rows would cost as much as reading them all). A date range becomes an id range through the
+        (site, ts) index, for the same reason. Text search is a substring match (case-insensitive for
+        ASCII), bounded by the site and the other filters; ``benchmarks/bench_queue.py`` measures it."""
+        db = self._connection()
+        where = ["r.site = ?"]
+        args: list = [site]
+        if since is not None or until is not None:
+            bounds = db.execute(
+                "SELECT MIN(id), MAX(id) FROM requests INDEXED BY requests_site_ts"
+                " WHERE site = ? AND ts >= ? AND ts < ?",
+                (site, since if since is not None else float("-inf"), until if until is not None else float("inf")),
+            ).fetchone()
+            if bounds[0] is None:
+                return []
+            where.append("r.id BETWEEN ? AND ?")
+            args += [bounds[0], bounds[1]]
+        if verdict:
+            where.append("r.verdict = ?")
+            args.append(verdict)
+        if permalink:
+            where.append("r.permalink = ?")
+            args.append(permalink)
+        if shadow is not None:
+            where.append("r.shadow = ?")
+            args.append(int(shadow))
+        if family:
+            where.append(
+                "EXISTS (SELECT 1 FROM request_families f"
+                " WHERE f.site = r.site AND f.family = ? AND f.request_id = r.id)"
+            )
+            args.append(family)
+        if text:
+            where.append("(instr(lower(r.content), ?) > 0 OR instr(lower(r.author), ?) > 0)")
+            args += [text.lower(), text.lower()]
+        if before is not None:
+            where.append("r.id < ?")
+            args.append(before)
+        sql = (
+            "SELECT r.id, r.ts, r.permalink, r.author, r.content, r.score, r.verdict, r.answer, r.model_version,"
+            " r.reasons, r.shadow, r.endpoint,"
+            " (SELECT label FROM queue_actions a WHERE a.site = r.site AND a.request_id = r.id AND a.undone IS NULL"
+            "  ORDER BY a.id DESC LIMIT 1) AS moderator_label,"
+            " (SELECT id FROM queue_actions a WHERE a.site = r.site AND a.request_id = r.id AND a.undone IS NULL"
+            "  ORDER BY a.id DESC LIMIT 1) AS action_id,"
+            " (SELECT COUNT(*) FROM rechecks k WHERE k.site = r.site AND k.request_id = r.id) AS rechecked"
+            f" FROM requests r WHERE {' AND '.join(where)} ORDER BY r.id DESC LIMIT ?"
+        )
+        rows = db.execute(sql, [*args, limit]).fetchall()
+        result = []
+        for row in rows:
+            data = dict(row)
+            data["reasons"] = _reasons(data["reasons"])
+            result.append(data)
+        return result
+
+    def site_posts_seen(self, site: str, limit: int = 200) -> list[str]:
+        """The permalinks of ``site``'s stored posts, for the page's post filter."""
+        rows = self._connection().execute(
+            "SELECT permalink FROM posts WHERE site = ? ORDER BY updated DESC LIMIT ?", (site, limit)
+        )
+        return [row["permalink"] for row in rows.fetchall()]
+
+    def record_action(self, site: str, request_id: int, label: str) -> int | None:
+        """A moderator's "spam"/"not spam" on one of ``site``'s requests: stores the correction through
+        ``add_correction`` (what submit-spam/submit-ham store) and an undoable action tied to it.
+        None when the request is not ``site``'s (or does not exist); a request with no text gets the
+        action (it is the moderator's verdict) but no correction, as submit-ham skips an empty comment."""
+        record = self.get_request(request_id)
+        if record is None or record["site"] != site:
+            return None
+        correction_id = None
+        if record["content"].strip():
+            correction_id = self.add_correction(
+                site=site,
+                label=label,
+                content=record["content"],
+                permalink=record["permalink"],
+                author=record["author"],
+                fields={"queue_request_id": request_id},
+            )
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO queue_actions (ts, site, request_id, label, correction_id) VALUES (?, ?, ?, ?, ?)",
+                (time.time(), site, request_id, label, correction_id),
+            )
+            return int(cur.lastrowid)
+
+    def undo_action(self, site: str, action_id: int) -> bool:
+        """Undo one of ``site``'s actions: its correction is deleted, so no retrain learns from it."""
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT correction_id FROM queue_actions WHERE id = ? AND site = ? AND undone IS NULL",
+                (action_id, site),
+            ).fetchone()
+            if row is None:
+                return False
+            if row["correction_id"] is not None:
+                db.execute("DELETE FROM corrections WHERE id = ? AND site = ?", (row["correction_id"], site))
+            db.execute("UPDATE queue_actions SET undone = ? WHERE id = ?", (time.time(), action_id))
+            return True
+
+    def last_actions(self, site: str, limit: int = 20) -> list[dict]:
+        rows = self._connection().execute(
+            "SELECT id, ts, request_id, label, undone FROM queue_actions WHERE site = ? ORDER BY id DESC LIMIT ?",
+            (site, limit),
+        )
+        return [dict(row) for row in rows.fetchall()]
+
+    def recheck_candidates(
+        self,
+        site: str | None,
+        *,
+        held: bool,
+        since: float | None,
+        until: float | None,
+        after: int = 0,
+        limit: int = 500,
+    ) -> list[dict]:
+        """Stored checks to re-score, by id from ``after`` on (a batch at a time, so memory stays flat)."""
+        where, args = ["id > ?"], [after]
+        if site is not None:
+            where.append("site = ?")
+            args.append(site)
+        if held:
+            where.append("verdict = 'hold'")
+        if since is not None:
+            where.append("ts >= ?")
+            args.append(since)
+        if until is not None:
+            where.append("ts < ?")
+            args.append(until)
+        rows = self._connection().execute(
+            "SELECT id, ts, site, permalink, author, content, score, verdict, reasons, model_version FROM requests"
+            f" WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+            [*args, limit],
+        )
+        return [{**dict(row), "reasons": _reasons(row["reasons"])} for row in rows.fetchall()]
+
+    def count_recheck_candidates(
+        self, site: str | None, *, held: bool, since: float | None, until: float | None
+    ) -> int:
+        where, args = ["1 = 1"], []
+        if site is not None:
+            where.append("site = ?")
+            args.append(site)
+        if held:
+            where.append("verdict = 'hold'")
+        if since is not None:
+            where.append("ts >= ?")
+            args.append(since)
+        if until is not None:
+            where.append("ts < ?")
+            args.append(until)
+        return int(
+            self._connection().execute(f"SELECT COUNT(*) FROM requests WHERE {' AND '.join(where)}", args).fetchone()[0]
+        )
+
+    def apply_rechecks(self, changes: list[dict]) -> None:
+        """Store new verdicts of re-scored requests, keeping each earlier one in ``rechecks``."""
+        from .families import families_of
+
+        now = time.time()
+        with self.transaction() as db:
+            for c in changes:
+                db.execute(
+                    "INSERT INTO rechecks (ts, site, request_id, old_score, old_verdict, old_reasons, old_model,"
+                    " new_score, new_verdict, new_model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        now,
+                        c["site"],
+                        c["id"],
+                        c["old_score"],
+                        c["old_verdict"],
+                        json.dumps(c["old_reasons"], ensure_ascii=False),
+                        c["old_model"],
+                        c["score"],
+                        c["verdict"],
+                        c["model_version"],
+                    ),
+                )
+                db.execute(
+                    "UPDATE requests SET score = ?, verdict = ?, reasons = ?, model_version = ? WHERE id = ?",
+                    (
+                        c["score"],
+                        c["verdict"],
+                        json.dumps(c["reasons"], ensure_ascii=False),
+                        c["model_version"],
+                        c["id"],
+                    ),
+                )
+                db.execute("DELETE FROM request_families WHERE site = ? AND request_id = ?", (c["site"], c["id"]))
+                db.executemany(
+                    "INSERT OR IGNORE INTO request_families (site, family, request_id) VALUES (?, ?, ?)",
+                    [(c["site"], f, c["id"]) for f in families_of(c["reasons"])],
+                )
+
 
 def _migrate_1_to_2(db: sqlite3.Connection) -> None:
     """Posts re-keyed by (site, permalink); models get a site; per-site pointers and sharing.
@@ -525,7 +865,32 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
     )
 
 
-_MIGRATIONS = {1: _migrate_1_to_2}
+def _migrate_2_to_3(db: sqlite3.Connection) -> None:
+    """Shadow flags on sites and requests; the queue's tables; each logged request's reason families."""
+    from .families import families_of
+
+    db.execute("ALTER TABLE sites ADD COLUMN shadow INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE requests ADD COLUMN shadow INTEGER NOT NULL DEFAULT 0")
+    for statement in _QUEUE_SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    rows = db.execute("SELECT id, site, reasons FROM requests")
+    while batch := rows.fetchmany(5000):
+        db.executemany(
+            "INSERT OR IGNORE INTO request_families (site, family, request_id) VALUES (?, ?, ?)",
+            [(site, f, rid) for rid, site, reasons in batch for f in families_of(_reasons(reasons))],
+        )
+
+
+def _reasons(text: str) -> list:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def _create_private(path: Path) -> None:
