@@ -419,6 +419,8 @@ class ServiceApp:
         post, post_known = self.post_for(site, request.permalink)
         fixed = request.test_value_answer()
         honeypot = request.honeypot_filled()
+        # Shadow mode (issue 11): answered as fine, the verdict only logged. Test values stay as Akismet defines them.
+        shadow = self.store.is_shadow(site)
         if fixed is None and not honeypot:
             job = self.scorer.score(
                 Job(
@@ -428,7 +430,8 @@ class ServiceApp:
                     post,
                     request.permalink,
                     post_known,
-                    self._akismet_answer,
+                    (lambda model, decision: "false") if shadow else self._akismet_answer,
+                    shadow=shadow,
                 )
             )
             model, decision = job.model, job.decision
@@ -438,6 +441,8 @@ class ServiceApp:
                 spam_threshold=model.thresholds.spam,
                 hold_as=self.config.hold_as,
             )
+            if shadow:
+                result = akismet.Answer("false", (("X-moderation-shadow-verdict", decision.verdict),))
             headers = [*result.headers, *self._provenance(job.request_id, model)]
             environ["moderation.verdict"] = decision.verdict
             return 200, result.body.encode("ascii"), headers
@@ -450,8 +455,8 @@ class ServiceApp:
             answer = "true" if is_spam else "false"
         else:
             score, verdict, reasons = 1.0, "spam", ["The honeypot field, hidden from people, was filled in"]
-            answer = "true"
-            headers.append(("X-akismet-pro-tip", "discard"))
+            answer = "false" if shadow else "true"
+            headers.append(("X-moderation-shadow-verdict", "spam") if shadow else ("X-akismet-pro-tip", "discard"))
         environ["moderation.verdict"] = verdict
         request_id = self.store.log_request(
             site=site,
@@ -465,6 +470,7 @@ class ServiceApp:
             verdict=verdict,
             reasons=reasons,
             post_known=post_known,
+            shadow=shadow and fixed is None,
         )
         return 200, answer.encode("ascii"), [*headers, *self._provenance(request_id, model)]
 
@@ -583,9 +589,10 @@ class ServiceApp:
         data = self.read_json(environ)
         comment = _comment_from_json(data.get("comment", data))
         post, permalink, known = self._post_from_json(site, data)
-        job = self.scorer.score(Job(site, "api-score", comment, post, permalink, known))
+        shadow = self.store.is_shadow(site)
+        job = self.scorer.score(Job(site, "api-score", comment, post, permalink, known, shadow=shadow))
         environ["moderation.verdict"] = job.decision.verdict
-        return 200, _json(_result(comment, job.model, job.decision, job.request_id, known)), []
+        return 200, _json(_shadowed(_result(comment, job.model, job.decision, job.request_id, known), shadow)), []
 
     def api_score_batch(self, environ: dict) -> tuple[int, bytes, list]:
         site = self.api_site(environ)
@@ -601,6 +608,7 @@ class ServiceApp:
         thread = Thread(post=post or Post(url=permalink), comments=comments)
         model = self.models.current(site)
         decisions = model.score_thread(thread)
+        shadow = self.store.is_shadow(site)
         rows = [
             {
                 "site": site,
@@ -614,13 +622,16 @@ class ServiceApp:
                 "verdict": d.verdict,
                 "reasons": list(d.reasons),
                 "post_known": known,
+                "shadow": shadow,
             }
             for c, d in zip(comments, decisions, strict=True)
         ]
         ids = self.store.log_requests(rows)
         counts = {v: sum(d.verdict == v for d in decisions) for v in ("approve", "hold", "spam")}
         environ["moderation.verdict"] = "/".join(f"{v}:{n}" for v, n in counts.items() if n)
-        results = [_result(c, model, d, i, known) for c, d, i in zip(comments, decisions, ids, strict=True)]
+        results = [
+            _shadowed(_result(c, model, d, i, known), shadow) for c, d, i in zip(comments, decisions, ids, strict=True)
+        ]
         return 200, _json({"model_version": str(model.version), "post_known": known, "results": results}), []
 
     def api_posts(self, environ: dict) -> tuple[int, bytes, list]:
@@ -703,6 +714,13 @@ def _result(comment: Comment, model, decision, request_id: int | None, known: bo
         "post_known": known,
         "request_id": request_id,
     }
+
+
+def _shadowed(result: dict, shadow: bool) -> dict:
+    """In shadow mode a result says "approve"; the model's verdict is in ``shadow_verdict``."""
+    if not shadow:
+        return result
+    return {**result, "verdict": "approve", "shadow": True, "shadow_verdict": result["verdict"]}
 
 
 def _header_safe(text: str) -> str:

@@ -34,6 +34,7 @@ class Job:
     permalink: str
     post_known: bool
     answer: Any = None  # callable (model, decision) -> answer text logged with the decision
+    shadow: bool = False  # the site is in shadow mode: answered as fine, the verdict only logged
     done: threading.Event = field(default_factory=threading.Event)
     model: Any = None
     decision: Any = None
@@ -128,6 +129,7 @@ class BatchScorer:
                         "verdict": decision.verdict,
                         "reasons": list(decision.reasons),
                         "post_known": job.post_known,
+                        "shadow": job.shadow,
                     }
                 )
         for job, request_id in zip(ordered, self.store.log_requests(rows), strict=True):
