@@ -393,4 +393,71 @@ def models_use(ctx: click.Context, version: str, site, db) -> None:
     )
 
 
-COMMANDS = (serve, keys, posts, retrain, models)
+def _utc_time(value: str | None, *, end: bool = False) -> float | None:
+    """YYYY-MM-DD (the whole day, UTC) or an ISO date and time (UTC unless it says otherwise)."""
+    import datetime as dt
+
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO date and time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    if end and len(text) == 10:
+        moment += dt.timedelta(days=1)
+    return moment.timestamp()
+
+
+@click.command()
+@db_option
+@click.option("--site", default=None, help="Only this site's checks [default: every site's].")
+@click.option("--held", is_flag=True, help="The checks whose verdict is hold.")
+@click.option("--since", default=None, help="Checks from this date (YYYY-MM-DD, UTC) or ISO date and time on.")
+@click.option("--until", default=None, help="Checks up to this date (inclusive) or before this ISO time.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The base model, as given to `serve --model`.",
+)
+@reports_errors
+def recheck(db, site, held, since, until, dry_run, model_path) -> None:
+    """Re-score stored checks (the held ones, or a date range) with the model serving now; report changes."""
+    from ..service.recheck import recheck as run
+    from .options import Progress
+
+    if not held and since is None and until is None:
+        raise click.UsageError("give --held, or a date range with --since and/or --until")
+    start, end = _utc_time(since), _utc_time(until, end=True)
+    store = _open_store(db)
+    with Progress("rechecking", unit="checks") as progress:
+        report = run(
+            store,
+            site=site,
+            held=held,
+            since=start,
+            until=end,
+            dry_run=dry_run,
+            base_model=str(model_path) if model_path else None,
+            progress=lambda done, total: (setattr(progress, "total", total), progress.to(done)),
+        )
+    for change in report.examples:
+        click.echo(
+            f"{change['id']}\t{change['site']}\t{change['old_verdict']} -> {change['verdict']}\t"
+            f"{change['old_score'] if change['old_score'] is not None else '-'} -> {change['score']:.4f}\t"
+            f"{change['author'][:30]}\t{change['excerpt'][:60]!r}"
+        )
+    moves = ", ".join(f"{a} -> {b}: {n}" for (a, b), n in sorted(report.transitions.items(), key=str))
+    verb = "would change" if dry_run else "changed"
+    models = ", ".join(sorted(set(report.models.values()))) or "-"
+    click.echo(
+        f"rechecked {report.checked} checks with {models}; {verb} {report.changed}" + (f" ({moves})" if moves else "")
+    )
+
+
+COMMANDS = (serve, keys, posts, retrain, models, recheck)
