@@ -289,24 +289,25 @@ def _build_char(vectorizer, vocabulary: dict, analyzer: str, max_n: int) -> Ngra
 
 
 def _build_word(vectorizer, vocabulary: dict, max_n: int) -> NgramCounter | None:
-    parted = [term.split(" ") if max_n > 1 else [term] for term in vocabulary]
-    keep = [i for i, parts in enumerate(parted) if len(parts) <= max_n and all(parts)]
-    if not keep:
-        return None
-    tokens: dict[str, int] = {}
-    for parts in parted:
-        for token in parts:
-            tokens.setdefault(token, len(tokens) + 1)
+    terms = list(vocabulary)
+    columns = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
+    if max_n == 1:
+        parts = terms
+        lengths = np.ones(len(terms), dtype=np.int64)
+    else:
+        # Tokens of the spaceless patterns contain no space, so one split of the vocabulary joined by
+        # spaces gives every term's tokens in order (a loop splitting each of 64,054 terms took 77 ms
+        # of the 143 ms it took to build this counter on the shipped model).
+        parts = " ".join(terms).split(" ")
+        lengths = np.fromiter(map(str.count, terms, repeat(" ")), dtype=np.int64, count=len(terms)) + 1
+    tokens = {token: number for number, token in enumerate(dict.fromkeys(parts), start=1)}
     bits = len(tokens).bit_length()
     if bits * max_n > 64:
         return None
-    terms = list(vocabulary)
-    kept = [parted[i] for i in keep]
-    ids = np.fromiter(map(tokens.__getitem__, chain.from_iterable(kept)), dtype=np.uint64)
-    lengths = np.fromiter(map(len, kept), dtype=np.int64, count=len(kept))
-    codes = _pack(ids, lengths, bits)
-    columns = np.fromiter((vocabulary[terms[i]] for i in keep), dtype=np.int64, count=len(keep))
-    return _counter(vectorizer, "word", bits, codes, columns, tokens)
+    ids = np.fromiter(map(tokens.__getitem__, parts), dtype=np.uint64, count=len(parts))
+    keep = lengths <= max_n  # a longer term (a vocabulary given by hand) is never produced
+    codes = _pack(ids[np.repeat(keep, lengths)], lengths[keep], bits)
+    return _counter(vectorizer, "word", bits, codes, columns[keep], tokens)
 
 
 def _pack(ids: np.ndarray, lengths: np.ndarray, bits: int) -> np.ndarray:
