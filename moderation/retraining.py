@@ -239,6 +239,7 @@ def retrain(
     from .dataset import load_labeled_threads
     from .model import save_model
     from .service.keys import resolve_site
+    from .sources import training_data
     from .training import train_model
 
     say = progress or (lambda message: None)
@@ -256,7 +257,15 @@ def retrain(
             f"no held-out corrections to judge a candidate on: {len(judged)} usable {whose} corrections, "
             "and at least two of a label are needed; send more, or give --force to train and promote anyway"
         )
-    threads = list(load_labeled_threads(base_data))
+    if base_data:
+        threads, provenance = list(load_labeled_threads(base_data)), {"base_data": [str(b) for b in base_data]}
+    else:
+        # The shipped model's own sources: a candidate trained on data/threads alone lost what the
+        # public corpora taught (link-less commercial spam) and could still be promoted on a handful
+        # of held-out corrections.
+        threads, provenance, missing = training_data()
+        if missing:
+            say(f"sources absent, training without them: {', '.join(missing)}")
     if extra_data:
         threads += load_labeled_threads(extra_data)
     threads += corrections_to_threads(store, train_part)
@@ -265,7 +274,7 @@ def retrain(
         f"{sum(len(t.comments) for t in threads)} comments ({len(train_part)} from corrections); "
         f"{len(held_part)} corrections held out"
     )
-    bundle = train_model(threads, seed=seed)
+    bundle = train_model(threads, seed=seed, provenance=provenance)
     version = _unique_version(store, bundle.version)
     bundle.card["version"] = version
     bundle.card["retraining"] = {

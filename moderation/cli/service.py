@@ -290,7 +290,7 @@ def keys_share(site: str, share: bool, db: Path | None) -> None:
     "--base-data",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="Replace the shipped training data (data/threads) with these.",
+    help="Train on these instead of the shipped model's sources (data/threads and the public corpora).",
 )
 @click.option(
     "--model",
