@@ -1,0 +1,324 @@
+"""How fast is scoring? Batch, one long thread, one comment at a time, and cold start, beside a peer.
+
+    .venv/bin/python benchmarks/bench_speed.py                 # 100k comments in 5k threads, 1k..16k curve
+    .venv/bin/python benchmarks/bench_speed.py --quick         # 10k comments in 500 threads, 1k..4k curve
+    .venv/bin/python benchmarks/bench_speed.py --ngrams numpy  # only the current n-gram counting
+    .venv/bin/python benchmarks/bench_speed.py --bogofilter    # bogofilter too (Debian package)
+
+Comments are resampled from data/threads: each synthetic thread takes the post of a random thread
+there and comments drawn from that thread, each made unique (a counter appended), so the analysis
+cache never sees the same comment twice. The shipped model models/default.joblib scores them.
+
+Printed, each beside the peer (TF-IDF words + LogisticRegression trained on every labeled comment of
+data/threads, as in bench_peers.py) and, with ``--ngrams both`` (the default), for the two ways of
+counting n-grams: ``numpy`` (moderation/ngrams.py) and ``sklearn`` (the vectorizers' own transform,
+what scoring did before; same scores to the bit):
+
+- batch: comments/s through ``Moderator.score_threads`` without and with reasons, by CPU time of this
+  process (per core: scoring is single-threaded) and by wall time;
+- thread curve: one thread of 1k, 2k, 4k, 8k, 16k comments scored with reasons, each in its own process
+  so that peak RSS is that run's (model and imports included; the RSS after loading is printed too);
+- single comment: ``Moderator.score_comment`` with its post, p50 and p99 over --single comments;
+- cold start: ``moderation --help`` and ``moderation score data/example/thread.txt``, wall time, median
+  of 5 runs each, and the peer loading its pickle and scoring the same page.
+
+Timings depend on the machine's load (2 shared cores here): compare rows of one run only. Nothing
+here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_peers import Corpus, bogofilter_peer, sklearn_peer  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+
+from moderation import ngrams  # noqa: E402
+from moderation.api import Moderator  # noqa: E402
+from moderation.dataset import load_labeled_threads  # noqa: E402
+from moderation.text import clear_cache  # noqa: E402
+from moderation.thread import Comment, Post, Thread  # noqa: E402
+
+EXAMPLE = ROOT / "data" / "example" / "thread.txt"
+MODERATION = Path(sys.executable).with_name("moderation")
+CURVE = (1000, 2000, 4000, 8000, 16000)
+QUICK_CURVE = (1000, 2000, 4000)
+BOGOFILTER_MAX = 10_000  # bogofilter takes its files on one command line
+
+
+# ----------------------------------------------------------------------------------------------- data
+
+
+def synthetic_threads(comments: int, threads: int, seed: int = 0) -> list[Thread]:
+    """``comments`` comments in ``threads`` threads resampled from data/threads, every comment unique."""
+    sources = [t for t in load_labeled_threads() if any(c.body.strip() for c in t.comments)]
+    rng = random.Random(seed)
+    out = []
+    number = 0
+    for index in range(threads):
+        source = rng.choice(sources)
+        pool = [c for c in source.comments if c.body.strip()]
+        size = comments // threads + (1 if index < comments % threads else 0)
+        made = []
+        for _ in range(size):
+            c = rng.choice(pool)
+            made.append(
+                Comment(
+                    body=f"{c.body} ({number})",
+                    author=c.author,
+                    id=str(number),
+                    author_url=c.author_url,
+                    author_email=c.author_email,
+                    type=c.type,
+                )
+            )
+            number += 1
+        out.append(
+            Thread(post=Post(title=source.post.title, body=source.post.body, author=source.post.author), comments=made)
+        )
+    return out
+
+
+def peer_model():
+    """TF-IDF words + LogisticRegression fitted on every labeled comment of data/threads."""
+    labeled = [c for t in load_labeled_threads() for c in t.comments if c.label is not None]
+    texts = [c.body for c in labeled]
+    y = np.asarray([c.label == "spam" for c in labeled], dtype=int)
+    corpus = Corpus("data/threads", texts, [], y, np.zeros(len(y)))
+    peer = sklearn_peer("TF-IDF words + LR", lambda: LogisticRegression(max_iter=2000))
+    return peer.fit(corpus, np.arange(len(y))), corpus
+
+
+@contextlib.contextmanager
+def ngram_mode(mode: str):
+    """``numpy``: moderation/ngrams.py counts; ``sklearn``: every vectorizer's own transform."""
+    if mode == "numpy":
+        yield
+        return
+    original = ngrams.counter_for
+    ngrams.counter_for = lambda vectorizer: None
+    try:
+        yield
+    finally:
+        ngrams.counter_for = original
+
+
+def timed(function) -> tuple[float, float]:
+    """(CPU seconds of this process, wall seconds) of one call."""
+    clear_cache()
+    cpu, wall = time.process_time(), time.perf_counter()
+    function()
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:>10,.0f}/s" if seconds > 0 else "         -"
+
+
+# ---------------------------------------------------------------------------------------------- batch
+
+
+def bench_batch(moderator: Moderator, threads: list[Thread], modes: list[str], peer, bogofilter: bool) -> dict:
+    count = sum(len(t.comments) for t in threads)
+    texts = [c.body for t in threads for c in t.comments]
+    print(f"\n## Batch: {count:,} comments in {len(threads):,} threads (CPU: this process; wall: elapsed)")
+    print(f"{'scorer':<44} {'CPU':>12} {'wall':>12}")
+    figures = {}
+    for mode in modes:
+        with ngram_mode(mode):
+            for explain in (False, True):
+                cpu, wall = timed(
+                    lambda explain=explain: [d for _, d in moderator.score_threads(threads, explain=explain)]
+                )
+                label = f"ours, n-grams {mode}, {'with' if explain else 'without'} reasons"
+                figures[label] = count / cpu
+                print(f"{label:<44} {rate(count, cpu)} {rate(count, wall)}", flush=True)
+    cpu, wall = timed(lambda: peer.predict_proba(texts))
+    figures["peer"] = count / cpu
+    print(f"{'peer: TF-IDF words + LR':<44} {rate(count, cpu)} {rate(count, wall)}")
+    if bogofilter:
+        bench_bogofilter(texts[:BOGOFILTER_MAX])
+    return figures
+
+
+def bench_bogofilter(texts: list[str]) -> None:
+    peer = bogofilter_peer()
+    if peer is None:
+        return
+    _, corpus = peer_model()
+    state = peer.fit(corpus, np.arange(len(corpus.y)))
+    try:
+        test = Corpus("batch", texts, [], np.zeros(len(texts)), np.zeros(len(texts)))
+        peer.score(state, test, range(len(texts)))  # writes the files (setup, untimed)
+        start = time.perf_counter()
+        peer.score(state, test, range(len(texts)))
+        wall = time.perf_counter() - start
+        label = f"peer: bogofilter ({len(texts):,} comments, one process)"
+        print(f"{label:<44} {'-':>12} {rate(len(texts), wall)}")
+    finally:
+        peer.cleanup(state)
+
+
+# ---------------------------------------------------------------------------------------- thread curve
+
+
+def thread_point(size: int, mode: str) -> dict:
+    """Run in a child process: score one thread of ``size`` comments with reasons; time and peak RSS."""
+    moderator = Moderator.load()
+    thread = synthetic_threads(size, 1, seed=size)[0]
+    loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with ngram_mode(mode):
+        cpu, wall = timed(lambda: moderator.score_thread(thread, explain=True))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"size": size, "cpu": cpu, "wall": wall, "loaded_mb": loaded, "peak_mb": peak}
+
+
+def bench_curve(sizes, modes: list[str]) -> None:
+    print("\n## One thread of N comments, with reasons (each point in its own process)")
+    print(f"{'n-grams':<8} {'comments':>9} {'CPU s':>8} {'wall s':>8} {'RSS loaded':>11} {'peak RSS':>9} {'x time':>7}")
+    for mode in modes:
+        first = None
+        for size in sizes:
+            out = subprocess.run(
+                [sys.executable, __file__, "--point", str(size), "--ngrams", mode],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if out.returncode != 0:
+                print(f"{mode:<8} {size:>9,} failed: {out.stderr.strip().splitlines()[-1:]}")
+                continue
+            point = json.loads(out.stdout.strip().splitlines()[-1])
+            first = first or point["cpu"]
+            print(
+                f"{mode:<8} {size:>9,} {point['cpu']:>8.2f} {point['wall']:>8.2f} {point['loaded_mb']:>8.0f} MB "
+                f"{point['peak_mb']:>6.0f} MB {point['cpu'] / first:>6.1f}x",
+                flush=True,
+            )
+
+
+# ------------------------------------------------------------------------------------------- single
+
+
+def bench_single(moderator: Moderator, threads: list[Thread], count: int, modes: list[str], peer) -> None:
+    pairs = [(t.post, c) for t in threads for c in t.comments][: count + 50]
+    print(f"\n## One comment at a time, with its post and reasons ({count:,} comments, in-process)")
+    print(f"{'scorer':<30} {'p50 ms':>8} {'p99 ms':>8}")
+    for mode in modes:
+        with ngram_mode(mode):
+            clear_cache()
+            times = []
+            for post, comment in pairs:
+                start = time.perf_counter()
+                moderator.score_comment(comment.body, post=post, author=comment.author, author_url=comment.author_url)
+                times.append(time.perf_counter() - start)
+        report_latency(f"ours, n-grams {mode}", times[50:])
+    times = []
+    for _, comment in pairs:
+        start = time.perf_counter()
+        peer.predict_proba([comment.body])
+        times.append(time.perf_counter() - start)
+    report_latency("peer: TF-IDF words + LR", times[50:])
+
+
+def report_latency(label: str, times: list[float]) -> None:
+    p50, p99 = np.percentile(np.asarray(times) * 1000, [50, 99])
+    print(f"{label:<30} {p50:>8.2f} {p99:>8.2f}", flush=True)
+
+
+# --------------------------------------------------------------------------------------------- cold
+
+
+def bench_cold(peer, runs: int = 5) -> None:
+    print(f"\n## Cold start, wall time, median of {runs} runs")
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as work:
+        import joblib
+
+        peer_file = Path(work) / "peer.joblib"
+        joblib.dump(peer, peer_file)
+        commands = {
+            "moderation --help": [str(MODERATION), "--help"],
+            f"moderation score {EXAMPLE.relative_to(ROOT)}": [str(MODERATION), "score", str(EXAMPLE)],
+            "peer: load pickle, score the same page": [
+                sys.executable,
+                "-c",
+                "import joblib, sys; from moderation.formats import read_threads; "
+                f"m = joblib.load({str(peer_file)!r}); "
+                f"t = list(read_threads({str(EXAMPLE)!r})); "
+                "m.predict_proba([c.body for th in t for c in th.comments])",
+            ],
+        }
+        for label, command in commands.items():
+            if not shutil.which(command[0]):
+                print(f"{label:<44} skipped: {command[0]} not found")
+                continue
+            times, failed = [], None
+            for _ in range(runs):
+                start = time.perf_counter()
+                out = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+                times.append(time.perf_counter() - start)
+                if out.returncode != 0:
+                    failed = (out.stderr.strip().splitlines() or ["no message"])[-1][:100]
+                    break
+            if failed:
+                print(f"{label:<44} failed (exit {out.returncode}): {failed}")
+            else:
+                print(f"{label:<44} {statistics.median(times):>6.2f} s", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10k comments in 500 threads, curve to 4k")
+    parser.add_argument("--comments", type=int, help="batch size (default 100,000; 10,000 with --quick)")
+    parser.add_argument("--threads", type=int, help="threads in the batch (default comments / 20)")
+    parser.add_argument("--single", type=int, default=1000, help="comments scored one at a time")
+    parser.add_argument("--ngrams", choices=("numpy", "sklearn", "both"), default="both")
+    parser.add_argument("--skip", action="append", default=[], choices=("batch", "curve", "single", "cold"))
+    parser.add_argument("--bogofilter", action="store_true", help=f"bogofilter on the first {BOGOFILTER_MAX:,}")
+    parser.add_argument("--point", type=int, help=argparse.SUPPRESS)  # child process of the curve
+    args = parser.parse_args(argv)
+    modes = ["numpy", "sklearn"] if args.ngrams == "both" else [args.ngrams]
+    if args.point:
+        print(json.dumps(thread_point(args.point, modes[0])))
+        return 0
+
+    comments = args.comments or (10_000 if args.quick else 100_000)
+    thread_count = args.threads or max(1, comments // 20)
+    print(f"moderation scoring speed; n-gram counting: {', '.join(modes)}; model models/default.joblib")
+    moderator = Moderator.load()
+    peer, _ = peer_model()
+    threads = synthetic_threads(comments, thread_count)
+    list(moderator.score_threads(threads[:2]))
+    if "batch" not in args.skip:
+        bench_batch(moderator, threads, modes, peer, args.bogofilter)
+    if "curve" not in args.skip:
+        bench_curve(QUICK_CURVE if args.quick else CURVE, modes)
+    if "single" not in args.skip:
+        bench_single(moderator, threads, args.single, modes, peer)
+    if "cold" not in args.skip:
+        bench_cold(peer)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
