@@ -2,7 +2,7 @@ import pytest
 
 from moderation.api import Moderator
 from moderation.formats import read_threads
-from moderation.thread import Post
+from moderation.thread import Comment, Post, Thread
 
 POST = Post(
     title="Sourdough starter not rising",
@@ -124,3 +124,114 @@ def test_shipped_model_leaves_short_rude_and_joking_replies_alone(default_modera
     """The mission's hard legitimate cases, scored one at a time as the HTTP service scores them."""
     decision = default_moderator.score_comment(body, post=BIKE_POST if with_post else None, author="Argon")
     assert decision.verdict == "approve", (decision.score, decision.reasons)
+
+
+# ------------------------------------------------------------ issue 8: false-positive discipline of the shipped model
+
+PANDAS_POST = Post(
+    title="Reading a CSV file in pandas without losing leading zeros",
+    url="https://pydata-notes.example/2024/03/pandas-leading-zeros/",
+    body="When you read a CSV of postcodes or account numbers with pandas.read_csv, the leading zeros vanish "
+    "because pandas guesses the column is an integer. Pass dtype=str for those columns, or use the converters "
+    "argument. This post walks through dtype, converters and the new pyarrow backend, and shows how to check "
+    "a DataFrame's dtypes after loading.",
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "worst"),
+    [
+        ("Thanks, this helped!", "hold"),
+        ("Great post, thank you.", "hold"),
+        (
+            "The pandas docs cover this too: https://pandas.pydata.org/docs/reference/api/pandas.read_csv.html "
+            "(see the dtype parameter).",
+            "approve",
+        ),
+        (
+            "I hit the same bug with pyarrow, there's an open issue: https://github.com/pandas-dev/pandas/issues/12345",
+            "approve",
+        ),
+        (
+            "If you need this a lot, the csvkit package does it from the shell: https://pypi.org/project/csvkit/",
+            "approve",
+        ),
+        (
+            "I wrote up how I handle leading zeros in Excel exports before pandas reads them: "
+            "https://kestrel-notes.example/2024/excel-zeros-pandas/ - dtype=str saved me too.",
+            "approve",
+        ),
+        ("See my follow-up question: https://pydata-notes.example/2024/04/pandas-dates/", "approve"),
+        (
+            "Danke für den Beitrag! Genau das Problem mit den führenden Nullen hatte ich gestern bei Postleitzahlen.",
+            "hold",
+        ),
+        ("Muy útil, gracias. Yo usaba converters pero dtype=str es más sencillo.", "hold"),
+    ],
+    ids=[
+        "thanks",
+        "great-post",
+        "docs-link",
+        "code-host",
+        "package-index",
+        "own-post",
+        "blog-own-site",
+        "german",
+        "spanish",
+    ],
+)
+def test_readers_with_links_thanks_or_another_language_are_not_spam(default_moderator, body, worst):
+    decision = default_moderator.score_comment(body, post=PANDAS_POST, author="Sam Ortiz")
+    allowed = ("approve",) if worst == "approve" else ("approve", "hold")
+    assert decision.verdict in allowed, (decision.score, decision.reasons)
+    assert not decision.blatant
+
+
+def test_a_pingback_from_a_page_that_links_the_post_is_not_spam(default_moderator):
+    body = (
+        "<strong>Loading CSVs without surprises</strong> [...] As pydata-notes explains in <a href="
+        "'https://pydata-notes.example/2024/03/pandas-leading-zeros/'>its post on leading zeros</a>, "
+        "pass dtype=str [...]"
+    )
+    decision = default_moderator.score_comment(
+        body,
+        post=PANDAS_POST,
+        author="Weekly Python Roundup",
+        author_url="https://roundup.example/2024/03/week-12/",
+        comment_type="pingback",
+    )
+    assert decision.verdict == "approve", (decision.score, decision.reasons)
+
+
+@pytest.mark.parametrize(
+    ("body", "signal"),
+    [
+        (
+            "Very informative. For any issue call QuickBooks support phone number +1-888-555-0199 QuickBooks customer "
+            "service number",
+            "phone number",
+        ),
+        ("I withdrew $3,000 in a week thanks to @trader_mike on Telegram, message him now", "asks to be contacted"),
+    ],
+    ids=["support-number", "earnings-handle"],
+)
+def test_link_less_commercial_spam_is_blatant_and_says_why(default_moderator, body, signal):
+    decision = default_moderator.score_comment(body, post=PANDAS_POST, author="Kevin")
+    assert decision.verdict == "spam" and decision.blatant, (decision.score, decision.reasons)
+    assert any(signal in reason for reason in decision.reasons), decision.reasons
+
+
+def test_spam_that_answers_another_commenter_is_never_discarded(default_moderator):
+    """A reply to someone in the thread is a sign of a real reader: at worst spam, never discarded unseen."""
+    thread = Thread(post=PANDAS_POST, comments=[Comment(body="Does dtype=str slow read_csv down?", author="Dana Whit")])
+    thread.comments[0].position = 1
+    decision = default_moderator.score_comment(
+        "@Dana Whit: I withdrew $3,000 in a week thanks to @trader_mike on Telegram, message him now on "
+        "WhatsApp +1 555 0199 2211",
+        post=PANDAS_POST,
+        author="Kevin",
+        thread=thread,
+    )
+    # Past the discard score, so only the reply keeps it from being discarded.
+    assert decision.verdict == "spam" and decision.score >= default_moderator.discard_at(), decision.score
+    assert not decision.blatant
