@@ -176,7 +176,6 @@ class FeatureIndex:
         self.blocks = list(_BLOCKS)
         for number, namespace in enumerate(self.blocks):
             self.block[namespaces == namespace] = number
-        self.signal_columns = np.flatnonzero(self.block < 0)
 
 
 def reasons_for(
