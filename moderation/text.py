@@ -394,12 +394,15 @@ def phone_numbers(text: str) -> int:
     five ...") as digits. Dates and years are not numbers to call, and neither is a view count such as
     "2.126.521.750" (dots alone between groups of three).
     """
-    if not any(map(str.isdigit, text)) and not _SPELLED.search(text):
+    spelled = _SPELLED
+    if ASCII_FAST_PATH and text.isascii():
+        text, spelled = text.lower(), _LOWERED[_SPELLED]
+    if not any(map(str.isdigit, text)) and not spelled.search(text):
         return 0
     text = _DATE_LIKE.sub(" ", text)
     zeros = lambda m: "0" * len(m.group(0))  # noqa: E731
     text = _LETTER_O_BEFORE.sub(zeros, _LETTER_O_AFTER.sub(zeros, text))
-    text = _SPELLED.sub(lambda m: "".join(_NUMBER_WORDS[w.lower()] for w in re.findall(r"[A-Za-z]+", m.group(0))), text)
+    text = spelled.sub(lambda m: "".join(_NUMBER_WORDS[w.lower()] for w in re.findall(r"[A-Za-z]+", m.group(0))), text)
     runs: list[tuple[list[int], set[str], bool]] = []
     last_end = -1
     for match in _DIGIT_GROUP.finditer(text):
@@ -454,6 +457,27 @@ _SERVICE_PHRASE = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def _lowered(pattern: re.Pattern) -> re.Pattern:
+    """The IGNORECASE ``pattern`` made case-sensitive, for ASCII text lower-cased beforehand.
+
+    On ASCII text an IGNORECASE match is exactly a case-sensitive match on the lower-cased text (same
+    length, same positions; case folding differs only beyond ASCII: the Kelvin sign, long s, dotted
+    I), and sre scans without IGNORECASE 2-3x faster. On the 3,525 blog comments, 74% ASCII after
+    undisguise, CPU per text: _MESSENGER 13.1 -> 4.8 us, _CONTACT_VERB 9.8 -> 4.4, _SERVICE_PHRASE
+    8.3 -> 4.2, _EARNING 14.0 -> 5.0; the same analysis of every comment (tests/test_text_prechecks.py).
+    """
+    if any(ch.isupper() for ch in re.sub(r"\\.", "", pattern.pattern)):
+        raise ValueError(f"{pattern.pattern!r} has upper-case letters: it cannot match lower-cased text")
+    return re.compile(pattern.pattern, pattern.flags & ~re.IGNORECASE)
+
+
+# False: every text takes the IGNORECASE patterns (the reference the tests compare the fast path with).
+ASCII_FAST_PATH = True
+_CASELESS = (_MESSENGER, _CONTACT_VERB, _MONEY, _EARNING, _SERVICE_PHRASE, _SPELLED)
+_LOWERED = {pattern: _lowered(pattern) for pattern in _CASELESS}
+_AS_IS = {pattern: pattern for pattern in _CASELESS}
 _SEGMENT_END = re.compile(r"[.!?\n]+")
 # Words a real reader signs off or opens with: a short last line of these is no keyword tail.
 _CHAT_WORDS = STOP_WORDS | {
@@ -602,7 +626,9 @@ def _analyse(text: str) -> Analysis:
         if "@" in clean
         else ()
     )
-    money = len(_MONEY.findall(clean)) if any(map(str.isdigit, clean)) else 0
+    # Case-insensitive patterns run on the lower-cased text when it is ASCII (see _lowered).
+    text, find = (clean.lower(), _LOWERED) if ASCII_FAST_PATH and clean.isascii() else (clean, _AS_IS)
+    money = len(find[_MONEY].findall(text)) if any(map(str.isdigit, clean)) else 0
     return Analysis(
         clean=clean,
         normalised=normalised,
@@ -612,12 +638,12 @@ def _analyse(text: str) -> Analysis:
         url_chars=sum(len(link.url) for link in links),
         emails=emails,
         phones=phone_numbers(clean),
-        messengers=len(_MESSENGER.findall(clean)),
+        messengers=len(find[_MESSENGER].findall(text)),
         handles=handles,
-        contact_verb=bool(_CONTACT_VERB.search(clean)),
+        contact_verb=bool(find[_CONTACT_VERB].search(text)),
         money=money,
-        earning=bool(money) and bool(_EARNING.search(clean)),
-        service_phrases=len(_SERVICE_PHRASE.findall(clean)),
+        earning=bool(money) and bool(find[_EARNING].search(text)),
+        service_phrases=len(find[_SERVICE_PHRASE].findall(text)),
         repeated_phrase=_repeated_phrase(words),
         keyword_tail=_keyword_tail(_TAG.sub(" ", clean) if "<" in clean else clean, words),
         words=tuple(words),
