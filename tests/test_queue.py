@@ -396,3 +396,14 @@ def test_rollback_to_another_sites_model_is_refused(app, sites, owner):
     reply = owner.post("/queue/models", data={"csrf": csrf_of(page), "version": "other-v1"})
     assert reply.status_code == 404
     assert app.store.active_model(BLOG) is None
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("%", ["100% sure"]), ("_", ["a_b"]), ("\\", ["back\\slash"]), ("PLAIN", ["plain"])],
+    ids=["percent", "underscore", "backslash", "case"],
+)
+def test_text_search_is_literal_not_a_pattern(app, query, expected):
+    for content in ("100% sure", "a_b", "plain", "back\\slash"):
+        log(app, content=content)
+    assert [r["content"] for r in app.store.request_page(BLOG, text=query)] == expected

@@ -638,7 +638,8 @@ class Store:
         read from where the last one stopped (OFFSET would read and discard every earlier row: page 2000
         of 100k rows would cost as much as reading them all). A date range becomes an id range through the
         (site, ts) index, for the same reason. Text search is a substring match (case-insensitive for
-        ASCII), bounded by the site and the other filters; ``benchmarks/bench_queue.py`` measures it."""
+        ASCII) that reads the site's rows the other filters leave, newest first, until a page is full: a
+        word that matches nothing reads them all (``benchmarks/bench_queue.py`` measures it)."""
         db = self._connection()
         where = ["r.site = ?"]
         args: list = [site]
@@ -668,8 +669,11 @@ class Store:
             )
             args.append(family)
         if text:
-            where.append("(instr(lower(r.content), ?) > 0 OR instr(lower(r.author), ?) > 0)")
-            args += [text.lower(), text.lower()]
+            # LIKE, not instr(lower(...)): half the time on 100k rows (69 vs 146 ms), since it folds case
+            # (ASCII only) without copying each row. The text's own % and _ are escaped: literal, not wildcards.
+            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append("(r.content LIKE ? ESCAPE '\\' OR r.author LIKE ? ESCAPE '\\')")
+            args += [pattern, pattern]
         if before is not None:
             where.append("r.id < ?")
             args.append(before)
