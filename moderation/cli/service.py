@@ -118,7 +118,7 @@ def serve(
     model = holder.current()
     click.echo(
         f"moderation serve: model {model.version}, database {store.path}, "
-        f"listening on http://{host}:{port}/ (Akismet API under /1.1/, JSON under /api/v1/)",
+        f"listening on http://{host}:{port}/ (moderation queue at /, Akismet API under /1.1/, JSON under /api/v1/)",
         err=True,
     )
     run(
