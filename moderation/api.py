@@ -5,6 +5,10 @@ moderator = Moderator.load()                      # the shipped models/default.j
 decision = moderator.score_comment("Great post! I'll be bookmarking it.", post="Post text ...")
 decision.score, decision.verdict, decision.reasons
 decisions = moderator.score_thread(thread)        # a moderation.thread.Thread, e.g. from read_threads
+per_unit = moderator.score_batch([thread, Incoming(comment, post)])   # threads and lone arrivals, one pass
+
+Every way from comments to decisions (the CLI, this API, the service's checks and batches) goes through
+``Moderator.score_batch``; ``decisions.decision_for`` turns each score into the decision.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .decisions import Decision, Thresholds
+from .decisions import Decision, Incoming, Thresholds, decision_for
 from .explain import FeatureIndex, contributions, raw_scale, reasons_for
 from .features import CommentItem, item_for_comment, items_from_thread
 from .model import ModelBundle, load_model
@@ -65,9 +69,8 @@ class Moderator:
         return self._feature_index
 
     def discard_at(self) -> float:
-        """The score from which spam with no sign of a real reader may be discarded unseen: halfway from
-        the spam threshold to certainty, so that only the model's surest spam qualifies."""
-        return self.thresholds.spam + (1.0 - self.thresholds.spam) / 2
+        """The score from which spam with no sign of a real reader is blatant (``Thresholds.discard``)."""
+        return self.thresholds.discard
 
     def _real_reader(self, matrix) -> np.ndarray:
         """Per row, whether any sign of a real reader is present (see ``REAL_READER_SIGNS``)."""
@@ -112,34 +115,51 @@ class Moderator:
         if explain:
             contrib, _, raw = contributions(pipeline, matrix, self.feature_index.names)
         real_reader = self._real_reader(matrix)
-        discard_at = self.discard_at()
         decisions = []
         for row, (comment, score) in enumerate(zip(comments, scores, strict=True)):
-            verdict = self.thresholds.verdict(float(score))
-            reasons: list[str] = []
-            evidence: list[tuple[str, float]] = []
-            if explain:
-                reasons, evidence = reasons_for(row, contrib, self.feature_index, raw, toward_spam=verdict != "approve")
-            if comment.is_empty and "empty comment (deleted or blank)" not in reasons:
-                reasons.insert(0, "empty comment (deleted or blank)")
+
+            def reasons(verdict: str, row: int = row):
+                return reasons_for(row, contrib, self.feature_index, raw, toward_spam=verdict != "approve")
+
             decisions.append(
-                Decision(
-                    position=comment.position,
-                    comment_id=comment.id,
-                    author=comment.author,
-                    score=float(score),
-                    verdict=verdict,
-                    reasons=reasons,
-                    empty=comment.is_empty,
-                    contributions=evidence,
-                    blatant=verdict == "spam" and float(score) >= discard_at and not real_reader[row],
+                decision_for(
+                    comment,
+                    float(score),
+                    self.thresholds,
+                    explain=reasons if explain else None,
+                    real_reader=bool(real_reader[row]),
                 )
             )
         return decisions
 
+    def score_batch(self, units: Sequence[Thread | Incoming], *, explain: bool = True) -> list[list[Decision]]:
+        """Decisions for each unit, in order, from one pass of the model over all their comments.
+
+        A ``Thread`` is scored as a thread: each comment with its post and the comments around it. An
+        ``Incoming`` comment is scored on its own, as a check arrives: with its post, beside its thread
+        if given, and never with the other units of the batch (two checks under one post in one batch
+        must score as they would alone)."""
+        items: list[CommentItem] = []
+        comments: list[Comment] = []
+        for unit in units:
+            if isinstance(unit, Thread):
+                items.extend(items_from_thread(unit))
+                comments.extend(unit.comments)
+            else:
+                items.append(item_for_comment(unit.comment, unit.post, unit.thread))
+                comments.append(unit.comment)
+        decisions = self.decide(items, comments, explain=explain)
+        result = []
+        start = 0
+        for unit in units:
+            end = start + (len(unit.comments) if isinstance(unit, Thread) else 1)
+            result.append(decisions[start:end])
+            start = end
+        return result
+
     def score_thread(self, thread: Thread, *, explain: bool = True) -> list[Decision]:
         """One decision per comment, in order; empty comments are scored and flagged, never skipped."""
-        return self.decide(items_from_thread(thread), thread.comments, explain=explain)
+        return self.score_batch([thread], explain=explain)[0]
 
     def score_threads(
         self, threads: Iterable[Thread], *, explain: bool = True
@@ -151,23 +171,10 @@ class Moderator:
             batch.append(thread)
             size += len(thread.comments)
             if size >= BATCH_COMMENTS:
-                yield from self._score_batch(batch, explain)
+                yield from zip(batch, self.score_batch(batch, explain=explain), strict=True)
                 batch, size = [], 0
         if batch:
-            yield from self._score_batch(batch, explain)
-
-    def _score_batch(self, threads: list[Thread], explain: bool) -> Iterator[tuple[Thread, list[Decision]]]:
-        items: list[CommentItem] = []
-        comments: list[Comment] = []
-        for thread in threads:
-            items.extend(items_from_thread(thread))
-            comments.extend(thread.comments)
-        decisions = self.decide(items, comments, explain=explain)
-        start = 0
-        for thread in threads:
-            end = start + len(thread.comments)
-            yield thread, decisions[start:end]
-            start = end
+            yield from zip(batch, self.score_batch(batch, explain=explain), strict=True)
 
     def score_comment(
         self,
@@ -194,4 +201,4 @@ class Moderator:
         )
         if thread is not None:
             comment.position = len(thread.comments) + 1
-        return self.decide([item_for_comment(comment, post, thread)], [comment])[0]
+        return self.score_batch([Incoming(comment, post, thread)])[0][0]

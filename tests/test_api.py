@@ -53,6 +53,24 @@ def test_score_threads_batches_without_losing_or_reordering(moderator, small_cor
         assert [round(d.score, 9) for d in decisions] == [round(d.score, 9) for d in single]
 
 
+def test_score_batch_scores_threads_and_lone_comments_as_if_apart(moderator, small_corpus):
+    """The service batches checks (lone comments) of many sites with threads: none may see another."""
+    from moderation.api import Incoming
+    from moderation.thread import Comment
+
+    first, second = small_corpus[:2]
+    lone = [Incoming(Comment(body=c.body, author=c.author), first.post) for c in second.comments[:3]]
+    units = [first, lone[0], second, *lone[1:]]
+    together = moderator.score_batch(units)
+    apart = [moderator.score_batch([unit])[0] for unit in units]
+    assert [[(d.score, d.reasons) for d in ds] for ds in together] == [
+        [(d.score, d.reasons) for d in ds] for ds in apart
+    ]
+    assert [len(ds) for ds in together] == [len(first.comments), 1, len(second.comments), 1, 1]
+    alone = moderator.score_comment(lone[0].comment.body, post=first.post, author=lone[0].comment.author)
+    assert together[1][0].score == alone.score
+
+
 def test_load_default_model():
     moderator = Moderator.load()
     assert moderator.version and moderator.thresholds.hold <= moderator.thresholds.spam

@@ -150,24 +150,35 @@ def test_known_post_is_used_for_its_permalink(app, key):
     assert app.store.get_request(int(reply.headers["X-moderation-request-id"]))["post_known"] is True
 
 
+def _decision(verdict: str, score: float, *, blatant: bool = False):
+    from moderation.decisions import Decision
+
+    return Decision(position=1, comment_id="1", author="", score=score, verdict=verdict, blatant=blatant)
+
+
 @pytest.mark.parametrize(("hold_as", "expected"), [("spam", "true"), ("ham", "false")], ids=["as-spam", "as-ham"])
-def test_held_comment_answer_follows_hold_as(tmp_path, model_path, hold_as, expected):  # noqa: F811
+def test_held_comment_answer_follows_hold_as(hold_as, expected):
     from moderation.service import akismet as protocol
 
-    answer = protocol.check_answer("hold", 0.6, spam_threshold=0.8, hold_as=hold_as)
+    answer = protocol.check_answer(_decision("hold", 0.6), hold_as=hold_as)
     assert answer.body == expected
     assert "X-akismet-pro-tip" not in dict(answer.headers)
 
 
 @pytest.mark.parametrize(
-    ("verdict", "score", "discard"),
-    [("spam", 0.99, True), ("spam", 0.81, False), ("approve", 0.1, False)],
-    ids=["blatant", "just-spam", "approve"],
+    ("verdict", "score", "blatant", "discard"),
+    [
+        ("spam", 0.99, True, True),
+        ("spam", 0.99, False, False),
+        ("spam", 0.81, False, False),
+        ("approve", 0.1, False, False),
+    ],
+    ids=["blatant", "sure-but-a-real-reader", "just-spam", "approve"],
 )
-def test_discard_only_well_past_spam_threshold(verdict, score, discard):
+def test_discard_only_for_blatant_decisions(verdict, score, blatant, discard):
     from moderation.service import akismet as protocol
 
-    answer = protocol.check_answer(verdict, score, spam_threshold=0.8, hold_as="spam")
+    answer = protocol.check_answer(_decision(verdict, score, blatant=blatant), hold_as="spam")
     assert (dict(answer.headers).get("X-akismet-pro-tip") == "discard") is discard
 
 

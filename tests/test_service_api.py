@@ -331,18 +331,20 @@ class _GatedModel:
     def current(self, site=None):
         return self
 
-    def score_comment(self, body, **kwargs):
-        from types import SimpleNamespace
+    def score_batch(self, units):
+        from moderation.decisions import Thresholds, decision_for
 
         self.gate.wait(10)
-        if "\ud800" in body:
-            raise UnicodeEncodeError("utf-8", body, 0, 1, "surrogates not allowed")
-        return SimpleNamespace(score=0.1, verdict="approve", reasons=["fine"])
+        for unit in units:
+            if "\ud800" in unit.comment.body:
+                raise UnicodeEncodeError("utf-8", unit.comment.body, 0, 1, "surrogates not allowed")
+        return [[decision_for(unit.comment, 0.1, Thresholds())] for unit in units]
 
 
 def test_a_failing_job_fails_alone_and_is_logged(tmp_path, caplog):
     import threading
 
+    from moderation.decisions import Incoming
     from moderation.service.scoring import BatchScorer, Job
     from moderation.service.store import Store
     from moderation.thread import Comment
@@ -353,7 +355,7 @@ def test_a_failing_job_fails_alone_and_is_logged(tmp_path, caplog):
 
     def submit(name: str, body: str) -> None:
         try:
-            outcomes[name] = scorer.score(Job(name, "api-score", Comment(body=body), None, "", False)).request_id
+            outcomes[name] = scorer.score(Job(name, "api-score", Incoming(Comment(body=body)), "", False)).request_id
         except Exception as exc:  # noqa: BLE001 - the outcome under test
             outcomes[name] = exc
 

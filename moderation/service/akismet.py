@@ -5,7 +5,7 @@ plumbing is in ``app.py``. The answers follow Akismet's documentation:
 
 - verify-key: ``valid`` or ``invalid``.
 - comment-check: ``true`` (spam) or ``false``; ``true`` with ``X-akismet-pro-tip: discard`` for spam so
-  blatant it need not be kept; ``invalid`` with ``X-akismet-debug-help`` for a bad key.
+  blatant it need not be kept (``Decision.blatant``); ``invalid`` with ``X-akismet-debug-help`` for a bad key.
 - submit-spam / submit-ham: ``Thanks for making the web a better place.``
 """
 
@@ -15,7 +15,8 @@ import codecs
 import urllib.parse
 from dataclasses import dataclass, field
 
-from ..thread import Comment, Post
+from ..decisions import Decision
+from ..thread import Comment
 
 SUBMIT_THANKS = "Thanks for making the web a better place."
 
@@ -166,21 +167,27 @@ class CheckRequest:
     def missing(self) -> list[str]:
         return [name for name in REQUIRED if not self.form.get(name, "").strip()]
 
-    def test_value_answer(self) -> tuple[bool, str] | None:
-        """Akismet's fixed answers, checked before the model: (is_spam, why)."""
+    def test_value_decision(self) -> Decision | None:
+        """Akismet's documented test values, answered without the model."""
         author = self.form.get("comment_author", "").strip().lower()
         email = self.form.get("comment_author_email", "").strip().lower()
         if author == GUARANTEED_SPAM_AUTHOR or email == GUARANTEED_SPAM_EMAIL:
-            return True, "Akismet test value: guaranteed spam author"
+            return Decision.fixed(self.comment, spam=True, reason="Akismet test value: guaranteed spam author")
         roles = {r.strip().lower() for r in self.form.get("user_role", "").split(",")}
         if HAM_ROLE in roles:
-            return False, "Akismet test value: comments by an administrator are never spam"
+            return Decision.fixed(
+                self.comment, spam=False, reason="Akismet test value: comments by an administrator are never spam"
+            )
         return None
 
-    def honeypot_filled(self) -> bool:
-        """A hidden field people never see but bots fill in; Akismet treats a filled one as spam."""
+    def honeypot_decision(self) -> Decision | None:
+        """A filled honeypot (a hidden field people never see but bots fill in) is spam to discard."""
         name = self.form.get("honeypot_field_name", "").strip()
-        return bool(name) and bool(self.form.get(name, "").strip())
+        if not (name and self.form.get(name, "").strip()):
+            return None
+        return Decision.fixed(
+            self.comment, spam=True, reason="The honeypot field, hidden from people, was filled in", blatant=True
+        )
 
 
 def normalize_permalink(url: str) -> str:
@@ -200,17 +207,13 @@ def normalize_permalink(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme.lower(), host, path, parts.query, ""))
 
 
-def post_for(title: str, body: str, permalink: str) -> Post:
-    return Post(title=title, body=body, url=permalink)
-
-
 @dataclass(frozen=True)
 class Answer:
     body: str
     headers: tuple[tuple[str, str], ...] = ()
 
 
-def check_answer(verdict: str, score: float, *, spam_threshold: float, hold_as: str) -> Answer:
+def check_answer(decision: Decision, *, hold_as: str, shadow: bool = False) -> Answer:
     """From our three verdicts to Akismet's true/false.
 
     Akismet has no "hold": a held comment is answered as ``hold_as`` (spam by default, so a WordPress
@@ -218,13 +221,18 @@ def check_answer(verdict: str, score: float, *, spam_threshold: float, hold_as: 
     "ham" instead sends it through the site's normal moderation). The verdict itself is always sent in
     ``X-moderation-verdict`` for clients that want the distinction.
 
-    ``discard`` is for spam halfway or more from the spam threshold to certainty: the client may drop it
-    unseen, so it is kept for the cases where a mistake is least likely.
+    ``discard`` lets the client drop the comment unseen, so it is sent only for ``decision.blatant``:
+    spam past the discard score with no sign of a real reader (``api.REAL_READER_SIGNS``), never for a
+    reader's relevant link or a reply, however high its score.
+
+    ``shadow`` (a site in shadow mode, issue 11): every comment is answered as fine, and the verdict the
+    model gave is only in ``X-moderation-shadow-verdict``.
     """
-    discard_at = spam_threshold + (1.0 - spam_threshold) / 2
-    headers = [("X-moderation-verdict", verdict), ("X-moderation-score", f"{score:.4f}")]
-    if verdict == "spam" or (verdict == "hold" and hold_as == "spam"):
-        if verdict == "spam" and score >= discard_at:
+    if shadow:
+        return Answer("false", (("X-moderation-shadow-verdict", decision.verdict),))
+    headers = [("X-moderation-verdict", decision.verdict), ("X-moderation-score", f"{decision.score:.4f}")]
+    if decision.verdict == "spam" or (decision.verdict == "hold" and hold_as == "spam"):
+        if decision.blatant:
             headers.append(("X-akismet-pro-tip", "discard"))
         return Answer("true", tuple(headers))
     return Answer("false", tuple(headers))

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..decisions import Decision, Incoming
 from ..errors import ModelError, ModerationError
 from ..thread import Comment, Post, Thread
 from . import akismet
@@ -417,70 +418,29 @@ class ServiceApp:
             # a network failure.
             return _INVALID_KEY
         post, post_known = self.post_for(site, request.permalink)
-        fixed = request.test_value_answer()
-        honeypot = request.honeypot_filled()
-        # Shadow mode (issue 11): answered as fine, the verdict only logged. Test values stay as Akismet defines them.
-        shadow = self.store.is_shadow(site)
-        if fixed is None and not honeypot:
-            job = self.scorer.score(
-                Job(
-                    site,
-                    "comment-check",
-                    request.comment,
-                    post,
-                    request.permalink,
-                    post_known,
-                    (lambda model, decision: "false") if shadow else self._akismet_answer,
-                    shadow=shadow,
-                )
-            )
-            model, decision = job.model, job.decision
-            result = akismet.check_answer(
-                decision.verdict,
-                float(decision.score),
-                spam_threshold=model.thresholds.spam,
-                hold_as=self.config.hold_as,
-            )
-            if shadow:
-                result = akismet.Answer("false", (("X-moderation-shadow-verdict", decision.verdict),))
-            headers = [*result.headers, *self._provenance(job.request_id, model)]
-            environ["moderation.verdict"] = decision.verdict
-            return 200, result.body.encode("ascii"), headers
-        # Akismet's test values and a filled honeypot are answered without the model, and logged as such.
-        model = self.models.current(site)
-        headers: list[tuple[str, str]] = []
-        if fixed is not None:
-            is_spam, reason = fixed
-            score, verdict, reasons = (1.0 if is_spam else 0.0), ("spam" if is_spam else "approve"), [reason]
-            answer = "true" if is_spam else "false"
-        else:
-            score, verdict, reasons = 1.0, "spam", ["The honeypot field, hidden from people, was filled in"]
-            answer = "false" if shadow else "true"
-            headers.append(("X-moderation-shadow-verdict", "spam") if shadow else ("X-akismet-pro-tip", "discard"))
-        environ["moderation.verdict"] = verdict
-        request_id = self.store.log_request(
-            site=site,
-            endpoint="comment-check",
-            answer=answer,
-            model_version=str(model.version),
-            permalink=request.permalink,
-            author=request.comment.author,
-            content=request.comment.body,
-            score=score,
-            verdict=verdict,
-            reasons=reasons,
-            post_known=post_known,
-            shadow=shadow and fixed is None,
-        )
-        return 200, answer.encode("ascii"), [*headers, *self._provenance(request_id, model)]
+        # Akismet's test values are answered as Akismet defines them; everything else goes through the
+        # site's shadow mode (issue 11: answered as fine, the verdict only logged).
+        fixed = request.test_value_decision()
+        shadow = fixed is None and self.store.is_shadow(site)
 
-    def _akismet_answer(self, model, decision) -> str:
-        return akismet.check_answer(
-            decision.verdict,
-            float(decision.score),
-            spam_threshold=model.thresholds.spam,
-            hold_as=self.config.hold_as,
-        ).body
+        def answer(decision: Decision) -> akismet.Answer:
+            return akismet.check_answer(decision, hold_as=self.config.hold_as, shadow=shadow)
+
+        job = self.scorer.score(
+            Job(
+                site,
+                "comment-check",
+                Incoming(request.comment, post),
+                request.permalink,
+                post_known,
+                answer=lambda decision: answer(decision).body,
+                fixed=fixed or request.honeypot_decision(),
+                shadow=shadow,
+            )
+        )
+        result = answer(job.decision)
+        environ["moderation.verdict"] = job.decision.verdict
+        return 200, result.body.encode("ascii"), [*result.headers, *self._provenance(job.request_id, job.model)]
 
     @staticmethod
     def _provenance(request_id: int | None, model) -> list[tuple[str, str]]:
@@ -590,7 +550,7 @@ class ServiceApp:
         comment = _comment_from_json(data.get("comment", data))
         post, permalink, known = self._post_from_json(site, data)
         shadow = self.store.is_shadow(site)
-        job = self.scorer.score(Job(site, "api-score", comment, post, permalink, known, shadow=shadow))
+        job = self.scorer.score(Job(site, "api-score", Incoming(comment, post), permalink, known, shadow=shadow))
         environ["moderation.verdict"] = job.decision.verdict
         return 200, _json(_shadowed(_result(comment, job.model, job.decision, job.request_id, known), shadow)), []
 
@@ -606,33 +566,15 @@ class ServiceApp:
         post, permalink, known = self._post_from_json(site, data)
         # One thread, so that replies are scored against the comments they answer.
         thread = Thread(post=post or Post(url=permalink), comments=comments)
-        model = self.models.current(site)
-        decisions = model.score_thread(thread)
         shadow = self.store.is_shadow(site)
-        rows = [
-            {
-                "site": site,
-                "endpoint": "api-score-batch",
-                "answer": d.verdict,
-                "model_version": str(model.version),
-                "permalink": permalink,
-                "author": c.author,
-                "content": c.body,
-                "score": float(d.score),
-                "verdict": d.verdict,
-                "reasons": list(d.reasons),
-                "post_known": known,
-                "shadow": shadow,
-            }
-            for c, d in zip(comments, decisions, strict=True)
-        ]
-        ids = self.store.log_requests(rows)
-        counts = {v: sum(d.verdict == v for d in decisions) for v in ("approve", "hold", "spam")}
+        job = self.scorer.score_now(Job(site, "api-score-batch", thread, permalink, known, shadow=shadow))
+        counts = {v: sum(d.verdict == v for d in job.decisions) for v in ("approve", "hold", "spam")}
         environ["moderation.verdict"] = "/".join(f"{v}:{n}" for v, n in counts.items() if n)
         results = [
-            _shadowed(_result(c, model, d, i, known), shadow) for c, d, i in zip(comments, decisions, ids, strict=True)
+            _shadowed(_result(c, job.model, d, i, known), shadow)
+            for c, d, i in zip(comments, job.decisions, job.request_ids, strict=True)
         ]
-        return 200, _json({"model_version": str(model.version), "post_known": known, "results": results}), []
+        return 200, _json({"model_version": str(job.model.version), "post_known": known, "results": results}), []
 
     def api_posts(self, environ: dict) -> tuple[int, bytes, list]:
         site = self.api_site(environ)

@@ -6,6 +6,11 @@ a batch is being scored waits for the next batch, so batches grow with load and 
 timer. Logging the batch in one transaction likewise pays one fsync (synchronous=FULL) per batch
 instead of one per request.
 
+Every answer the service gives goes through here: checks and ``/score`` (one ``Incoming`` comment each),
+``/score-batch`` (a ``Thread``), and Akismet's test values and the honeypot (a ``fixed`` decision, no
+model). The model's path is ``Moderator.score_batch`` alone, and ``log_rows`` builds every request-log
+row.
+
 One bad job must never fail the others it happens to be batched with (issue 9 item 3: a lone surrogate in
 one site's request made 42% of another site's checks fail, unlogged). When a batch fails, its jobs are
 scored again one by one, so only the job that fails alone gets an error; every failure is logged.
@@ -16,10 +21,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..thread import Comment, Post
+from ..decisions import Decision, Incoming
+from ..thread import Comment, Thread
 from .store import Store
 
 log = logging.getLogger("moderation.service")
@@ -27,19 +34,56 @@ log = logging.getLogger("moderation.service")
 
 @dataclass
 class Job:
+    """One request's comments: an ``Incoming`` comment (a check) or a ``Thread`` (a batch of a post's
+    comments, each read against the ones before it)."""
+
     site: str
     endpoint: str
-    comment: Comment
-    post: Post | None
+    unit: Incoming | Thread
     permalink: str
     post_known: bool
-    answer: Any = None  # callable (model, decision) -> answer text logged with the decision
+    # The answer text logged with each decision (Akismet's true/false); None: the verdict.
+    answer: Callable[[Decision], str] | None = None
+    # A decision given without the model (Akismet's test values, a filled honeypot).
+    fixed: Decision | None = None
     shadow: bool = False  # the site is in shadow mode: answered as fine, the verdict only logged
     done: threading.Event = field(default_factory=threading.Event)
     model: Any = None
-    decision: Any = None
-    request_id: int | None = None
+    decisions: list[Decision] = field(default_factory=list)
+    request_ids: list[int] = field(default_factory=list)
     error: BaseException | None = None
+
+    @property
+    def comments(self) -> list[Comment]:
+        return self.unit.comments if isinstance(self.unit, Thread) else [self.unit.comment]
+
+    @property
+    def decision(self) -> Decision:
+        return self.decisions[0]
+
+    @property
+    def request_id(self) -> int:
+        return self.request_ids[0]
+
+    def log_rows(self) -> list[dict]:
+        """The request-log rows of this job's decisions, one per comment: the only place they are built."""
+        return [
+            {
+                "site": self.site,
+                "endpoint": self.endpoint,
+                "answer": self.answer(decision) if self.answer else decision.verdict,
+                "model_version": str(self.model.version),
+                "permalink": self.permalink,
+                "author": comment.author,
+                "content": comment.body,
+                "score": float(decision.score),
+                "verdict": decision.verdict,
+                "reasons": list(decision.reasons),
+                "post_known": self.post_known,
+                "shadow": self.shadow,
+            }
+            for comment, decision in zip(self.comments, self.decisions, strict=True)
+        ]
 
 
 class BatchScorer:
@@ -52,8 +96,17 @@ class BatchScorer:
         self._worker.start()
 
     def score(self, job: Job) -> Job:
+        """Score ``job`` on the shared scoring thread, batched with whatever else is waiting."""
         self._queue.put(job)
         job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job
+
+    def score_now(self, job: Job) -> Job:
+        """Score ``job`` in the caller's thread, by the same code. For ``/score-batch``: up to 1,000
+        comments (about a second) queued on the shared thread would hold up every site's checks behind it."""
+        self._score_isolated([job])
         if job.error is not None:
             raise job.error
         return job
@@ -84,7 +137,7 @@ class BatchScorer:
                 "a batch of %d failed (%s: %s); scoring its jobs one by one", len(batch), type(exc).__name__, exc
             )
         for job in batch:
-            job.model = job.decision = job.request_id = None
+            job.model, job.decisions, job.request_ids = None, [], []
             try:
                 self._score([job])
             except Exception as exc:  # noqa: BLE001 - this job alone fails, and is logged
@@ -104,48 +157,18 @@ class BatchScorer:
 
     def _score(self, batch: list[Job]) -> None:
         # Each site is scored by its own model (its retrained one, else the shared base): one model call
-        # per distinct model in the batch.
+        # per distinct model in the batch. A fixed decision is logged with the model the site has.
         groups: dict[int, tuple[Any, list[Job]]] = {}
         for job in batch:
-            model = self.models.current(job.site)
-            groups.setdefault(id(model), (model, []))[1].append(job)
-        rows = []
-        ordered: list[Job] = []
+            job.model = self.models.current(job.site)
+            if job.fixed is not None:
+                job.decisions = [job.fixed]
+            else:
+                groups.setdefault(id(job.model), (job.model, []))[1].append(job)
         for model, jobs in groups.values():
-            for job, decision in zip(jobs, self._decide(model, jobs), strict=True):
-                job.model, job.decision = model, decision
-                answer = job.answer(model, decision) if job.answer else decision.verdict
-                ordered.append(job)
-                rows.append(
-                    {
-                        "site": job.site,
-                        "endpoint": job.endpoint,
-                        "answer": answer,
-                        "model_version": str(model.version),
-                        "permalink": job.permalink,
-                        "author": job.comment.author,
-                        "content": job.comment.body,
-                        "score": float(decision.score),
-                        "verdict": decision.verdict,
-                        "reasons": list(decision.reasons),
-                        "post_known": job.post_known,
-                        "shadow": job.shadow,
-                    }
-                )
-        for job, request_id in zip(ordered, self.store.log_requests(rows), strict=True):
-            job.request_id = request_id
-
-    @staticmethod
-    def _decide(model, jobs: list[Job]) -> list:
-        comments = [job.comment for job in jobs]
-        if hasattr(model, "decide"):
-            from ..features import item_for_comment
-
-            items = [item_for_comment(job.comment, job.post, None) for job in jobs]
-            return model.decide(items, comments)
-        return [
-            model.score_comment(
-                c.body, post=j.post, author=c.author, author_url=c.author_url, author_email=c.author_email
-            )
-            for j, c in zip(jobs, comments, strict=True)
-        ]
+            for job, decisions in zip(jobs, model.score_batch([job.unit for job in jobs]), strict=True):
+                job.decisions = decisions
+        rows = [row for job in batch for row in job.log_rows()]
+        ids = iter(self.store.log_requests(rows))
+        for job in batch:
+            job.request_ids = [next(ids) for _ in job.decisions]

@@ -371,10 +371,6 @@ class Store:
 
     # -- request log ------------------------------------------------------------------------------
 
-    def log_request(self, **row) -> int:
-        """Log one scored request (see ``log_requests`` for the fields); returns its id."""
-        return self.log_requests([row])[0]
-
     def log_requests(self, rows: list[dict]) -> list[int]:
         """Rows of site, endpoint, answer, model_version and optionally permalink, author, content,
         score, verdict, reasons, post_known; in one transaction, so one fsync for a whole scoring batch."""
