@@ -562,3 +562,40 @@ def test_site_models_are_loaded_lazily_and_the_cache_is_bounded(tmp_path, model_
     assert holder.refresh(site=sites[1]).version == "site-model-1"
     assert len(holder._cache) == 1 and "site-model-1" in holder._cache  # the least recently used went
     assert holder.current().version == base_version  # the base model is never evicted
+
+
+@pytest.mark.parametrize("entry", ["cli", "module"], ids=["moderation-serve", "python-m-moderation-service"])
+def test_serve_assembles_the_app_with_create_app(tmp_path, model_path, monkeypatch, entry):  # noqa: F811
+    """Issue 10: `serve` built its app by hand while the tests used create_app; now both use create_app."""
+    import waitress
+    from click.testing import CliRunner
+
+    from moderation.cli.service import serve
+    from moderation.service import __main__ as module
+    from moderation.service import app as service_app
+
+    built, served = [], []
+    real = service_app.create_app
+    monkeypatch.setattr(service_app, "create_app", lambda *a, **k: built.append(real(*a, **k)) or built[-1])
+    monkeypatch.setattr(waitress, "serve", lambda app, **kwargs: served.append((app, kwargs)))
+    args = ["serve", "--db", str(tmp_path / "s.db"), "--model", str(model_path), "--hold-as", "ham", "--port", "1"]
+    if entry == "cli":
+        result = CliRunner().invoke(serve, args[1:])
+        assert result.exit_code == 0, result.output
+    else:
+        assert module.main(args) == 0
+    assert [app for app, _ in served] == built and built[0].config.hold_as == "ham"
+    assert served[0][1]["port"] == 1
+    assert built[0].store.get_model(built[0].models.current().version) is not None  # registered for rollback
+
+
+def test_the_service_module_does_not_import_the_cli():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, moderation.service.__main__\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'click' or m.startswith('moderation.cli')))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert found.strip() == "[]"

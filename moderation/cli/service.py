@@ -102,32 +102,19 @@ def serve(
     host, port, model_path, db, threads, hold_as, rate, burst, connection_limit, channel_timeout, model_cache
 ) -> None:
     """Answer Akismet's protocol (and a JSON API) with this project's model."""
-    import logging
+    from ..service.app import ServiceConfig, run
 
-    from ..retraining import register_base_model
-    from ..service.app import ModelHolder, ServiceApp, ServiceConfig
-    from ..service.app import serve as run
-
-    # Request lines, model swaps and failures, to stderr where a service manager (systemd) collects them.
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-    store = _open_store(db)
-    register_base_model(store, model_path)
-    holder = ModelHolder(store, base_path=str(model_path) if model_path else None, cache_size=model_cache)
-    app = ServiceApp(store, holder, ServiceConfig(hold_as=hold_as, rate=rate, burst=burst))
-    model = holder.current()
-    click.echo(
-        f"moderation serve: model {model.version}, database {store.path}, "
-        f"listening on http://{host}:{port}/ (moderation queue at /, Akismet API under /1.1/, JSON under /api/v1/)",
-        err=True,
-    )
     run(
-        app,
+        db,
+        model_path=str(model_path) if model_path else None,
+        config=ServiceConfig(hold_as=hold_as, rate=rate, burst=burst),
+        cache_size=model_cache,
         host=host,
         port=port,
         threads=threads,
         connection_limit=connection_limit,
         channel_timeout=channel_timeout,
+        announce=lambda line: click.echo(line, err=True),
     )
 
 

@@ -734,11 +734,51 @@ def create_app(
     model_path: str | None = None,
     loader: ModelLoader = default_loader,
     config: ServiceConfig | None = None,
+    cache_size: int = 8,
 ) -> ServiceApp:
-    """Open the store, load the active model (failing fast with ModelError) and build the app."""
+    """Open the store, register the base model (so `models use` can roll back to it), load the active
+    model (failing fast with ModelError) and build the app: what `serve` runs and what the tests drive."""
+    from ..retraining import register_base_model
+
     store = Store(db_path)
-    holder = ModelHolder(store, loader, base_path=model_path)
+    register_base_model(store, model_path)
+    holder = ModelHolder(store, loader, base_path=model_path, cache_size=cache_size)
     return ServiceApp(store, holder, config)
+
+
+def run(
+    db_path: str | Path | None = None,
+    *,
+    model_path: str | None = None,
+    config: ServiceConfig | None = None,
+    cache_size: int = 8,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    threads: int = 32,
+    connection_limit: int | None = None,
+    channel_timeout: int | None = None,
+    announce: Callable[[str], None] = lambda line: None,
+) -> None:
+    """`moderation serve` and `python -m moderation.service serve`: build the app with ``create_app`` on
+    ``db_path`` (default: ``default_db_path()``, its directory created owner-only) and serve it."""
+    if db_path is None:
+        db_path = default_db_path()
+        db_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Request lines, model swaps and failures, to stderr where a service manager (systemd) collects them.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(db_path, model_path=model_path, config=config, cache_size=cache_size)
+    announce(
+        f"moderation serve: model {app.models.current().version}, database {app.store.path}, listening on "
+        f"http://{host}:{port}/ (moderation queue at /, Akismet API under /1.1/, JSON under /api/v1/)"
+    )
+    serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        connection_limit=connection_limit or CONNECTION_LIMIT,
+        channel_timeout=channel_timeout or CHANNEL_TIMEOUT,
+    )
 
 
 # Slowloris (issue 9 item 9): 150 connections trickling header lines filled waitress's default limit of 100
