@@ -295,7 +295,20 @@ def run(args, server, base, key, db, model, service) -> int:
     time.sleep(min(args.seconds / 3, 5))
     retrain_started = time.perf_counter() - started
     retrain = subprocess.run(
-        [*service, "retrain", "--db", str(db), "--base-data", str(CORPUS), "--model", str(model), "--force"],
+        # `python -m moderation.service` runs only the server (it does not import the CLI).
+        [
+            service[0],
+            "-m",
+            "moderation.cli",
+            "retrain",
+            "--db",
+            str(db),
+            "--base-data",
+            str(CORPUS),
+            "--model",
+            str(model),
+            "--force",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
