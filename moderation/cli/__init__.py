@@ -6,6 +6,7 @@ error's own code, e.g. 3 for a page without comments); wrong usage is click's ``
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -31,10 +32,34 @@ def main() -> None:
     """Local, explainable comment moderation: score, filter and train the spam filter."""
 
 
+def cluster_options(function):
+    """--scheduler and --workers: where score and filter send their batches (moderation.distributed)."""
+
+    @functools.wraps(function)
+    def checked(*args, scheduler: str | None, workers: int | None, **kwargs):
+        if scheduler is not None and workers is not None:
+            raise click.UsageError("give --scheduler (a running cluster) or --workers (a local one), not both")
+        return function(*args, scheduler=scheduler, workers=workers, **kwargs)
+
+    with_workers = click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Score on a Dask LocalCluster of N worker processes started for this run (needs the dask extra).",
+    )(checked)
+    return click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="Send thread batches to the Dask scheduler at ADDRESS (tcp://host:8786); workers need this "
+        "package installed (pip install 'moderation[dask]').",
+    )(with_workers)
+
+
 @main.command()
 # readable=False: click would refuse an unreadable file as a usage error (exit 2); it is an input
 # error (exit 1), which the readers report in one line.
-@click.argument("page", type=click.Path(path_type=Path, readable=False))
+@click.argument("pages", metavar="PAGE...", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option(
     "--format",
     "output_format",
@@ -47,24 +72,26 @@ def main() -> None:
 @input_format_option
 @encoding_option
 @skip_bad_option
+@cluster_options
 @reports_errors
 def score(
-    page: Path,
+    pages: tuple[Path, ...],
     output_format: str,
     model_path: Path | None,
     input_format: str | None,
     encoding: str | None,
     skip_bad: bool,
+    scheduler: str | None,
+    workers: int | None,
 ) -> None:
-    """Print every comment of PAGE with its spam score, verdict and reasons."""
-    from ..api import Moderator
-    from ..filtering import score_path
+    """Print every comment of each PAGE, in order, with its spam score, verdict and reasons."""
+    from ..distributed import open_moderator, score_paths
     from ..output import WRITERS
 
-    moderator = Moderator.load(model_path)
-    scored = score_path(page, moderator, input_format=input_format, **read_options(encoding, skip_bad))
-    with Progress("scoring") as progress:
-        WRITERS[output_format](_counted(scored, progress), sys.stdout)
+    with open_moderator(model_path, scheduler=scheduler, workers=workers) as moderator:
+        scored = score_paths(pages, moderator, input_format=input_format, **read_options(encoding, skip_bad))
+        with Progress("scoring") as progress:
+            WRITERS[output_format](_counted(scored, progress), sys.stdout)
 
 
 def _counted(scored, progress: Progress):
@@ -76,51 +103,54 @@ def _counted(scored, progress: Progress):
 @main.command(name="filter")
 # readable=False: click would refuse an unreadable file as a usage error (exit 2); it is an input
 # error (exit 1), which the readers report in one line.
-@click.argument("page", type=click.Path(path_type=Path, readable=False))
+@click.argument("pages", metavar="PAGE...", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     required=True,
-    help="Where to write the thread without spam (same format as the input).",
+    help="Where to write the thread without spam (same format as the input); with several PAGEs, an existing "
+    "directory that gets each one under its own name.",
 )
 @click.option(
     "--spam-out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Where to write the comments taken out (default for pages: OUTPUT with .spam before the extension; "
-    "exports that mark spam in place write this copy as JSON Lines).",
+    "exports that mark spam in place write this copy as JSON Lines). One PAGE only.",
 )
 @model_option
 @input_format_option
 @encoding_option
 @skip_bad_option
+@cluster_options
 @reports_errors
 def filter_command(
-    page: Path,
+    pages: tuple[Path, ...],
     output: Path,
     spam_out: Path | None,
     model_path: Path | None,
     input_format: str | None,
     encoding: str | None,
     skip_bad: bool,
+    scheduler: str | None,
+    workers: int | None,
 ) -> None:
-    """Write PAGE without its spam to OUTPUT; a summary goes to stderr."""
-    from ..api import Moderator
+    """Write each PAGE without its spam to OUTPUT; a summary per PAGE goes to stderr."""
+    from ..distributed import filter_paths, open_moderator
     from ..filtering import filter_path
 
-    moderator = Moderator.load(model_path)
-    with Progress("filtering") as progress:
-        summary = filter_path(
-            page,
-            output,
-            moderator,
-            spam_output=spam_out,
-            input_format=input_format,
-            progress=progress,
-            **read_options(encoding, skip_bad),
-        )
-    click.echo(summary.line(), err=True)
+    if len(pages) > 1 and spam_out is not None:
+        raise click.UsageError("--spam-out names one file; with several PAGEs each spam copy goes beside its output")
+    cluster = open_moderator(model_path, scheduler=scheduler, workers=workers)
+    with cluster as moderator, Progress("filtering") as progress:
+        options = dict(input_format=input_format, progress=progress, **read_options(encoding, skip_bad))
+        if len(pages) == 1:
+            summaries = [filter_path(pages[0], output, moderator, spam_output=spam_out, **options)]
+        else:
+            summaries = filter_paths(pages, output, moderator, **options)
+    for summary in summaries:
+        click.echo(summary.line(), err=True)
 
 
 @main.command()
