@@ -263,10 +263,27 @@ def test_keyset_paging_walks_every_row_once(app, owner):
     assert seen == sorted(ids, reverse=True)
 
 
-def test_junk_filters_are_ignored_not_errors(owner, app):
+@pytest.mark.parametrize(
+    "query",
+    [
+        "verdict=<x>&family=nope&before=abc&since=2024-13-45&q=" + "x" * 5000,
+        "&".join(f"f{i}=1" for i in range(50)),
+        "before=99999999999999999999999&until=0000-00-00",
+        "q=%ff%fe&post=%00",
+    ],
+    ids=["junk-values", "too-many-fields", "huge-numbers", "bad-bytes"],
+)
+def test_junk_filters_are_ignored_not_errors(owner, app, query):
     log(app)
-    reply = owner.get("/?verdict=<x>&family=nope&before=abc&since=2024-13-45&q=" + "x" * 5000)
+    reply = owner.get("/?" + query)
     assert reply.status_code == 200
+
+
+def test_an_action_with_a_junk_back_field_still_redirects_home(app, owner):
+    rid = log(app)[0]
+    back = "&".join(f"f{i}=1" for i in range(50))
+    reply = owner.post("/queue/action", data={"csrf": csrf_of(owner.get("/").text), "row": f"ham:{rid}", "back": back})
+    assert reply.status_code == 303 and reply.headers["location"].startswith("/?n=ham")
 
 
 # -- actions -----------------------------------------------------------------------------------------
@@ -407,3 +424,33 @@ def test_text_search_is_literal_not_a_pattern(app, query, expected):
     for content in ("100% sure", "a_b", "plain", "back\\slash"):
         log(app, content=content)
     assert [r["content"] for r in app.store.request_page(BLOG, text=query)] == expected
+
+
+def test_an_older_database_is_migrated_with_families_and_shadow_flags(tmp_path):
+    import sqlite3
+
+    from test_service_store import _V1_SCHEMA
+
+    from moderation.service.store import Store
+
+    db = tmp_path / "v1.db"
+    with sqlite3.connect(db) as old:
+        old.executescript(_V1_SCHEMA)
+        old.execute(
+            "INSERT INTO requests (ts, site, endpoint, content, verdict, answer, model_version, reasons)"
+            " VALUES (1, ?, 'comment-check', 'call me', 'hold', 'true', 'm1', ?)",
+            (BLOG, '["contains a phone number"]'),
+        )
+    store = Store(db)
+    assert store.get_setting("schema_version") == "3"
+    (row,) = store.request_page(BLOG, family="contact")
+    assert (row["content"], row["shadow"]) == ("call me", 0)
+    assert not store.is_shadow(BLOG)
+
+
+def test_rollback_to_a_model_whose_file_is_gone_is_refused_and_nothing_changes(app, owner, tmp_path):
+    app.store.add_model("gone-v1", str(tmp_path / "gone.joblib"), status="retired", metrics={}, site=BLOG)
+    page = owner.get("/queue/models").text
+    reply = owner.post("/queue/models", data={"csrf": csrf_of(page), "version": "gone-v1"})
+    assert reply.status_code == 409 and "Not switched" in reply.text
+    assert app.store.active_model(BLOG) is None

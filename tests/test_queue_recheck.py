@@ -96,7 +96,7 @@ def test_progress_is_reported_with_the_total(store, model_path):  # noqa: F811
         stored(store, BLOG, HAM, "hold")
     calls = []
     recheck(store, held=True, base_model=str(model_path), dry_run=True, progress=lambda d, t: calls.append((d, t)))
-    assert calls[-1] == (3, 3)
+    assert calls[0] == (0, 3) and calls[-1] == (3, 3)
 
 
 @pytest.mark.parametrize(

@@ -422,7 +422,14 @@ def recheck(db, site, held, since, until, dry_run, model_path) -> None:
         raise click.UsageError("give --held, or a date range with --since and/or --until")
     start, end = _utc_time(since), _utc_time(until, end=True)
     store = _open_store(db)
-    with Progress("rechecking", unit="checks") as progress:
+    bars: list[Progress] = []
+
+    def advance(done: int, total: int) -> None:
+        if not bars:  # the first call, before any scoring, says how many there are
+            bars.append(Progress("rechecking", total, unit="checks"))
+        bars[0].to(done)
+
+    try:
         report = run(
             store,
             site=site,
@@ -431,8 +438,11 @@ def recheck(db, site, held, since, until, dry_run, model_path) -> None:
             until=end,
             dry_run=dry_run,
             base_model=str(model_path) if model_path else None,
-            progress=lambda done, total: (setattr(progress, "total", total), progress.to(done)),
+            progress=advance,
         )
+    finally:
+        for bar in bars:
+            bar.close()
     for change in report.examples:
         click.echo(
             f"{change['id']}\t{change['site']}\t{change['old_verdict']} -> {change['verdict']}\t"

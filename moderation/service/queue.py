@@ -270,7 +270,7 @@ class QueuePages:
 
     def filters(self, environ: dict) -> dict[str, str]:
         """The page's filters from the query string: known names only, each bounded in length."""
-        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")[:4096], max_num_fields=20)
+        query = _parse_query(environ.get("QUERY_STRING", ""))
         wanted = ("verdict", "family", "post", "since", "until", "q", "shadow", "before", "n")
         return {name: query[name][0][:MAX_QUERY] for name in wanted if query.get(name) and query[name][0].strip()}
 
@@ -470,7 +470,12 @@ class QueuePages:
                 from .app import HTTPError
 
                 raise HTTPError(404, "No such model for this site.")
-            use_model(self.store, version, session.site)
+            try:
+                use_model(self.store, version, session.site)
+            except ModerationError as exc:  # its file is gone or no longer loads: the site keeps its model
+                from .app import HTTPError
+
+                raise HTTPError(409, f"Not switched: {exc}") from None
             return self.redirect("/queue/models?n=rollback:1")
         records, shared = list_models(self.store, self.app.models.base_path)
         serving = self.store.active_model(session.site) or shared
@@ -500,6 +505,14 @@ class QueuePages:
             f"<th>Held-out figures</th><th>Note</th><th></th></tr></thead><tbody>{''.join(rows)}</tbody></table></form>"
         )
         return self.page("Models", body, session)
+
+
+def _parse_query(raw: str) -> dict[str, list[str]]:
+    """A query string's fields; one with more than 20 fields (ours have at most 9) is ignored, not a 500."""
+    try:
+        return urllib.parse.parse_qs(raw[:4096], max_num_fields=20)
+    except ValueError:
+        return {}
 
 
 def _one(form: dict[str, list[str]], name: str) -> str:
@@ -534,7 +547,7 @@ def _query(f: dict, **changes) -> str:
 def _back(raw: str) -> str:
     """Where an action returns: the queue with the filters it came from, rebuilt from known names only,
     so the field cannot redirect anywhere else."""
-    query = urllib.parse.parse_qs(raw[:4096], max_num_fields=20)
+    query = _parse_query(raw)
     allowed = ("verdict", "family", "post", "since", "until", "q", "shadow", "before")
     return urllib.parse.urlencode({k: query[k][0][:MAX_QUERY] for k in allowed if query.get(k)})
 

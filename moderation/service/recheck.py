@@ -63,6 +63,8 @@ def recheck(
     total = store.count_recheck_candidates(site, held=held, since=since, until=until)
     report = RecheckReport(dry_run=dry_run)
     models: dict[str, Any] = {}  # version -> loaded model, shared across sites using it
+    if progress is not None:
+        progress(0, total)
     after = 0
     while True:
         rows = store.recheck_candidates(site, held=held, since=since, until=until, after=after, limit=BATCH)
