@@ -145,6 +145,13 @@ def main() -> None:
     parser.add_argument("--checks", type=int, default=100_000)
     parser.add_argument("--other", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument(
+        "--recheck",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Also time `recheck --dry-run` of N held checks with the shipped model (checks per second).",
+    )
     args = parser.parse_args()
     rng = random.Random(0)
     with tempfile.TemporaryDirectory() as tmp:
@@ -190,6 +197,25 @@ def main() -> None:
             times.sort()
             p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
             print(f"| {name} | {rows} | {statistics.median(times):.1f} | {p95:.1f} |")
+        if args.recheck:
+            recheck_speed(store, args.recheck)
+
+
+def recheck_speed(store: Store, n: int) -> None:
+    """`moderation recheck --held --dry-run` over the first ``n`` held checks, with the shipped model."""
+    from moderation.api import Moderator
+    from moderation.service.recheck import recheck
+
+    model = Moderator.load()
+    db = store._connection()
+    cutoff = db.execute("SELECT ts FROM requests WHERE verdict = 'hold' ORDER BY id LIMIT 1 OFFSET ?", (n,)).fetchone()
+    started = time.perf_counter()
+    report = recheck(store, held=True, until=cutoff[0] if cutoff else None, dry_run=True, loader=lambda path: model)
+    seconds = time.perf_counter() - started
+    print(
+        f"recheck --held --dry-run: {report.checked} checks in {seconds:.1f} s, "
+        f"{report.checked / seconds:.0f} checks/s ({report.changed} would change)"
+    )
 
 
 if __name__ == "__main__":
