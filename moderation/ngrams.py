@@ -125,31 +125,30 @@ class NgramCounter:
         """(which of ``codes`` are vocabulary entries, their columns); code 0 is never one."""
         return self._table.find(codes)
 
-    def _windows(self, ids: np.ndarray, group: np.ndarray, row_of_group, short: tuple | None):
-        """Rows and columns of every vocabulary n-gram among windows of ``ids`` that stay in one group.
+    def _windows(self, ids: np.ndarray, room: np.ndarray, row_of_symbol: np.ndarray, short: tuple | None):
+        """Rows and columns of every vocabulary n-gram among the windows of ``ids``.
 
-        ``short`` is (starts, lengths) of padded words shorter than min_n, counted whole once
-        (scikit-learn's char_wb rule).
+        ``room[p]`` is how many symbols from p on stay in p's word (char_wb) or document, 0 where
+        ``ids[p]`` is unknown: a window of n symbols from p counts when ``room[p] >= n``. ``short`` is
+        (starts, lengths) of padded words shorter than min_n, counted whole once (char_wb's rule).
         """
         rows, cols = [], []
         code = ids
-        size = len(ids)
         for n in range(1, self.max_n + 1):
-            if n > size:
+            if n > len(ids):
                 break
             if n > 1:
                 code = (code[:-1] << self._bits) | ids[n - 1 :]
             if n < self.min_n:
                 if short is not None:
-                    starts = short[0][short[1] == n]
-                    hit, col = self._lookup(code[starts])
-                    rows.append(row_of_group(group[starts[hit]]))
+                    at = short[0][short[1] == n]
+                    hit, col = self._lookup(code[at])
+                    rows.append(row_of_symbol[at[hit]])
                     cols.append(col)
                 continue
-            span = size - n + 1
-            at = np.flatnonzero((ids[:span] != 0) & (group[:span] == group[n - 1 :]))
+            at = np.flatnonzero(room >= n)
             hit, col = self._lookup(code[at])
-            rows.append(row_of_group(group[at[hit]]))
+            rows.append(row_of_symbol[at[hit]])
             cols.append(col)
         return rows, cols
 
@@ -173,17 +172,15 @@ class NgramCounter:
             points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
             ids = lut[np.minimum(points, len(lut) - 1)]
             n_docs = last - first
+            row_of_symbol = np.repeat(np.arange(n_docs), lengths[first:last])
             if words_of is None:
-                doc_of_symbol = np.repeat(np.arange(n_docs), lengths[first:last])
-                rows, cols = self._windows(ids, doc_of_symbol, _identity, None)
+                room = _room(lengths[first:last], ids)
+                rows, cols = self._windows(ids, room, row_of_symbol, None)
             else:
-                chunk_words = words_of[first:last]
-                per_doc = np.fromiter(map(len, chunk_words), dtype=np.int64, count=n_docs)
-                word_lengths = np.fromiter(map(len, chain.from_iterable(chunk_words)), dtype=np.int64) + 2
-                doc_of_word = np.repeat(np.arange(n_docs), per_doc)
-                word_of_symbol = np.repeat(np.arange(len(word_lengths)), word_lengths)
+                word_lengths = np.fromiter(map(len, chain.from_iterable(words_of[first:last])), dtype=np.int64) + 2
                 starts = np.cumsum(word_lengths) - word_lengths
-                rows, cols = self._windows(ids, word_of_symbol, doc_of_word.__getitem__, (starts, word_lengths))
+                room = _room(word_lengths, ids)
+                rows, cols = self._windows(ids, room, row_of_symbol, (starts, word_lengths))
             blocks.append(self._block(rows, cols, n_docs))
         return self._finish(blocks, len(docs))
 
@@ -200,13 +197,17 @@ class NgramCounter:
             ids = np.fromiter(map(get, tokens, repeat(0)), dtype=np.uint64, count=len(tokens))
             n_docs = last - first
             doc_of_token = np.repeat(np.arange(n_docs), lengths[first:last])
-            rows, cols = self._windows(ids, doc_of_token, _identity, None)
+            rows, cols = self._windows(ids, _room(lengths[first:last], ids), doc_of_token, None)
             blocks.append(self._block(rows, cols, n_docs))
         return self._finish(blocks, len(docs))
 
 
-def _identity(x):
-    return x
+def _room(group_lengths: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Per symbol, how many symbols from it to the end of its group (0 where the symbol is unknown)."""
+    ends = np.cumsum(group_lengths)
+    room = np.repeat(ends, group_lengths) - np.arange(ends[-1] if len(ends) else 0)
+    room[ids == 0] = 0
+    return room
 
 
 def _chunks(lengths: np.ndarray):
@@ -360,17 +361,17 @@ class _CodeTable:
         return ((codes * self._MULTIPLIER) >> self._shift).astype(np.int64)
 
     def find(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        hit = np.zeros(len(codes), dtype=bool)
-        where = np.zeros(len(codes), dtype=np.int64)
         slot = self._home(codes)
-        pending = np.arange(len(codes))
-        for _ in range(self.probes):
-            key = self.keys[slot]
-            found = key == codes
-            hit[pending[found]] = True
-            where[pending[found]] = slot[found]
-            more = ~found & (key != 0)
-            if not more.any():
+        key = self.keys[slot]
+        hit = key == codes
+        # The few codes whose home slot holds another code probe on (load factor 1/4).
+        more = np.flatnonzero(~hit & (key != 0))
+        for _ in range(self.probes - 1):
+            if not len(more):
                 break
-            pending, codes, slot = pending[more], codes[more], (slot[more] + 1) & self._mask
-        return hit, self.columns[where[hit]]
+            slot[more] = (slot[more] + 1) & self._mask
+            key = self.keys[slot[more]]
+            found = key == codes[more]
+            hit[more[found]] = True
+            more = more[~found & (key != 0)]
+        return hit, self.columns[slot[hit]]
