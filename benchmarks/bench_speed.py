@@ -9,7 +9,8 @@ Comments are resampled from data/threads: each synthetic thread takes the post o
 there and comments drawn from that thread, each made unique (a counter appended), so the analysis
 cache never sees the same comment twice. The shipped model models/default.joblib scores them.
 
-Printed, each beside the peer (TF-IDF words + LogisticRegression trained on every labeled comment of
+Printed first: the three n-gram blocks alone, CPU per text, scikit-learn's transform against
+moderation/ngrams.py. Then, each beside the peer (TF-IDF words + LogisticRegression trained on every labeled comment of
 data/threads, as in bench_peers.py) and, with ``--ngrams both`` (the default), for the two ways of
 counting n-grams: ``numpy`` (moderation/ngrams.py) and ``sklearn`` (the vectorizers' own transform,
 what scoring did before; same scores to the bit):
@@ -131,6 +132,35 @@ def timed(function) -> tuple[float, float]:
 
 def rate(count: int, seconds: float) -> str:
     return f"{count / seconds:>10,.0f}/s" if seconds > 0 else "         -"
+
+
+# --------------------------------------------------------------------------------------- n-gram blocks
+
+
+def bench_blocks(moderator: Moderator, threads: list[Thread], limit: int = 10_000, runs: int = 5) -> None:
+    """The n-gram blocks alone (texts already analysed): CPU per text, best of ``runs``."""
+    from moderation.features import TextNgrams, _field_text, items_from_thread
+
+    items = [item for thread in threads for item in items_from_thread(thread)][:limit]
+    print(f"\n## N-gram blocks alone, {len(items):,} comments, CPU per text, best of {runs}")
+    print(f"{'block':<32} {'sklearn':>10} {'numpy':>10} {'ratio':>7}")
+    for name, block in moderator.bundle.pipeline.named_steps["features"].transformer_list:
+        if not isinstance(block, TextNgrams):
+            continue
+        texts = [_field_text(item, block.field) for item in items]
+        best = {}
+        for mode in ("sklearn", "numpy"):
+            with ngram_mode(mode):
+                ngrams.transform(block.vectorizer_, texts[:10])  # builds the tables
+                times = []
+                for _ in range(runs):
+                    start = time.process_time()
+                    ngrams.transform(block.vectorizer_, texts)
+                    times.append(time.process_time() - start)
+            best[mode] = min(times) * 1e6 / len(texts)
+        label = f"{name} ({block.analyzer} {tuple(block.ngram_range)})"
+        ratio = best["sklearn"] / best["numpy"]
+        print(f"{label:<32} {best['sklearn']:>7.1f} us {best['numpy']:>7.1f} us {ratio:>6.1f}x")
 
 
 # ---------------------------------------------------------------------------------------------- batch
@@ -304,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="threads in the batch (default comments / 20)")
     parser.add_argument("--single", type=int, default=1000, help="comments scored one at a time")
     parser.add_argument("--ngrams", choices=("numpy", "sklearn", "both"), default="both")
-    parser.add_argument("--skip", action="append", default=[], choices=("batch", "curve", "single", "cold"))
+    parser.add_argument("--skip", action="append", default=[], choices=("blocks", "batch", "curve", "single", "cold"))
     parser.add_argument("--bogofilter", action="store_true", help=f"bogofilter on the first {BOGOFILTER_MAX:,}")
     parser.add_argument("--point", type=int, help=argparse.SUPPRESS)  # child process of the curve
     args = parser.parse_args(argv)
@@ -320,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     peer, _ = peer_model()
     threads = synthetic_threads(comments, thread_count)
     list(moderator.score_threads(threads[:2]))
+    if "blocks" not in args.skip:
+        bench_blocks(moderator, threads)
     if "batch" not in args.skip:
         bench_batch(moderator, threads, modes, peer, args.bogofilter)
     if "curve" not in args.skip:
