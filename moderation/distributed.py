@@ -201,8 +201,12 @@ def _client(distributed, scheduler: str | None, workers: int | None):
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
+        host="127.0.0.1",
+        # The scheduler serves HTTP (health, metrics) even without a dashboard, on :8787 unless told
+        # otherwise: a second run, or anything else there, printed "Port 8787 is already in use".
+        dashboard_address="127.0.0.1:0",
+        # Workers log a failed heartbeat at ERROR when the cluster closes under them at the end.
+        silence_logs=logging.CRITICAL,
     )
     with cluster, distributed.Client(cluster, set_as_default=False) as client:
         yield client

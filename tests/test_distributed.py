@@ -190,7 +190,9 @@ def test_filter_of_several_pages_needs_a_directory_and_distinct_names(runner, mo
 def cluster():
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
     with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
+        ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
         yield cluster, client
@@ -267,3 +269,62 @@ def test_an_unreachable_scheduler_is_a_one_line_error(runner, model_path, monkey
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"Error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}")
+
+
+def test_score_with_workers_starts_its_own_cluster(runner, model_path, archive):
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    args = ["score", str(archive), "--format", "csv", "--model", str(model_path)]
+    local = runner.invoke(main, args)
+    remote = runner.invoke(main, [*args, "--workers", "2"])
+    assert remote.exit_code == 0, remote.output
+    assert remote.stdout == local.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_readmes_cluster_recipe(tmp_path, model_path, archive):
+    """README, "More than one machine": `dask scheduler`, `dask worker` and `moderation score --scheduler`,
+    each a process of its own as on separate machines, here on one."""
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    bin_dir = Path(sys.executable).parent
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    started = []
+    try:
+        started.append(
+            subprocess.Popen(
+                [bin_dir / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        started.append(
+            subprocess.Popen(
+                [bin_dir / "dask", "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        import distributed
+
+        with distributed.Client(address, timeout="60s", set_as_default=False) as client:
+            client.wait_for_workers(2, timeout=120)
+        command = [bin_dir / "moderation", "score", str(archive), "--format", "csv", "--model", str(model_path)]
+        local = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        remote = subprocess.run([*command, "--scheduler", address], capture_output=True, text=True, timeout=300)
+        assert remote.returncode == 0, remote.stderr
+        assert remote.stdout == local.stdout
+        assert remote.stderr == ""
+    finally:
+        for process in reversed(started):
+            process.terminate()
+        for process in reversed(started):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
