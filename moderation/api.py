@@ -106,6 +106,7 @@ class Moderator:
     def decide(
         self, items: Sequence[CommentItem], comments: Sequence[Comment], *, explain: bool = True
     ) -> list[Decision]:
+        """Decisions for items already built (``score_batch`` builds them; evaluation passes its own)."""
         if not items:
             return []
         pipeline = self.bundle.pipeline
