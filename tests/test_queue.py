@@ -454,3 +454,27 @@ def test_rollback_to_a_model_whose_file_is_gone_is_refused_and_nothing_changes(a
     reply = owner.post("/queue/models", data={"csrf": csrf_of(page), "version": "gone-v1"})
     assert reply.status_code == 409 and "Not switched" in reply.text
     assert app.store.active_model(BLOG) is None
+
+
+def test_an_expired_session_is_refused(app, owner):
+    app.store._connection().execute("UPDATE sessions SET expires = 0")
+    assert owner.get("/").headers["location"] == "/login"
+
+
+def test_guessing_passwords_is_slowed_per_client(app, sites):
+    from moderation.service.app import RateLimiter
+
+    # A burst of 3 and a refill too slow to matter in this test (the service allows 10, then 1 a second).
+    app.queue.login_limiter = RateLimiter(0.001, 3)
+    client = http(app, host="127.0.0.1:8000")
+    page = client.get("/login").text
+    codes = []
+    for i in range(5):
+        reply = client.post("/login", data={"csrf": csrf_of(page), "site": BLOG, "password": f"guess {i}"})
+        codes.append((reply.status_code, "Wrong site or password" in reply.text))
+        if reply.status_code == 403:
+            page = reply.text  # a refused login answers with a fresh form and token
+    assert codes == [(403, True)] * 3 + [(429, False)] * 2
+    # Even the right password waits: the limit is per client, before the password is checked.
+    reply = client.post("/login", data={"csrf": csrf_of(page), "site": BLOG, "password": PASSWORD})
+    assert reply.status_code == 429
