@@ -340,3 +340,70 @@ def test_without_psycopg_a_url_says_what_to_install(monkeypatch):
 )
 def test_translation(sqlite, postgres):
     assert store_pg.translate(sqlite) == postgres
+
+
+# ------------------------------------------------------------ the service and commands on PostgreSQL
+
+
+def test_db_upgrade_command(pg_url, tmp_path):
+    from click.testing import CliRunner
+
+    from moderation.cli import main
+
+    runner = CliRunner()
+    first = runner.invoke(main, ["db", "upgrade", "--db", pg_url])
+    assert first.exit_code == 0, first.output
+    assert first.stdout.strip().endswith(f"applied 1, 2; schema version {store_pg.SCHEMA_VERSION}")
+    again = runner.invoke(main, ["db", "upgrade", "--db", pg_url])
+    assert again.stdout.strip().endswith(f": schema version {store_pg.SCHEMA_VERSION}")
+    lite = runner.invoke(main, ["db", "upgrade", "--db", str(tmp_path / "m.db")])
+    assert lite.exit_code == 0, lite.output
+    assert lite.stdout.strip() == f"{tmp_path / 'm.db'}: schema version 3"
+
+
+def test_keys_commands_on_a_url(pg_url):
+    from click.testing import CliRunner
+
+    from moderation.cli import main
+
+    runner = CliRunner()
+    added = runner.invoke(main, ["keys", "add", "https://blog.example/", "--db", pg_url])
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(main, ["keys", "list", "--db", pg_url])
+    assert listed.exit_code == 0, listed.output
+    assert "https://blog.example/" in listed.stdout
+    wrong = runner.invoke(main, ["keys", "list", "--db", "postgresql://nobody@127.0.0.1:1/x"])
+    assert wrong.exit_code == 1
+    assert wrong.stderr.startswith("Error: postgresql://nobody@127.0.0.1:1/x: cannot connect")
+
+
+def test_two_service_processes_share_one_sites_rate_limit_and_its_promotions(pg_url):
+    """Two apps on one database stand for two serve processes behind a load balancer."""
+    from fixtures.service.service_support import BLOG, http, make_app
+
+    from moderation.service.keys import new_key
+
+    pytest.importorskip("httpx")
+    model = _service_model()
+    apps = [make_app(pg_url, model, rate=0.01, burst=4) for _ in range(2)]
+    key = new_key(apps[0].store, BLOG)
+    data = {"api_key": key, "blog": BLOG, "user_ip": "1.2.3.4", "comment_content": "hello"}
+    clients = [http(app) for app in apps]
+    statuses = [clients[i % 2].post("/1.1/comment-check", data=data).status_code for i in range(8)]
+    assert statuses[:4] == [200] * 4
+    assert set(statuses[4:]) == {429}  # one limit for the site, not one per process
+    for app in apps:
+        app.store.close()
+
+
+def _service_model() -> Path:
+    """The service tests' small model (tests/fixtures/service), trained here if no other test has."""
+    from moderation.dataset import load_labeled_threads
+    from moderation.model import save_model
+    from moderation.training import train_model
+
+    here = Path(__file__).resolve().parent / "fixtures" / "service"
+    path = Path(tempfile.gettempdir()) / f"moderation-pg-test-model-{os.getpid()}.joblib"
+    if not path.exists():
+        save_model(train_model(load_labeled_threads([here]), seed=0), path)
+    return path

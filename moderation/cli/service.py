@@ -11,7 +11,9 @@ import click
 
 from .errors import reports_errors
 
-_DB_HELP = "SQLite database of keys, posts, logged requests, corrections and models [default: {}]"
+_DB_HELP = (
+    "SQLite database, or a postgresql:// URL, of keys, posts, logged requests, corrections and models [default: {}]"
+)
 
 
 def _default_db() -> Path:
@@ -20,24 +22,39 @@ def _default_db() -> Path:
     return default_db_path()
 
 
-def _open_store(db: Path | None):
-    from ..service.store import Store
+def _open_store(db: Path | str | None):
+    from ..service.store_pg import open_store
 
     if db is None:
         db = _default_db()
         # Only the default location is created for the user; a --db path must be somewhere that exists.
         db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return Store(db)
+    return open_store(db)
 
 
-def _models_dir(db: Path | None) -> Path:
-    return (db if db is not None else _default_db()).resolve().parent / "models"
+def _models_dir(db: Path | str | None) -> Path:
+    # With a postgresql:// URL, models sit beside the default database: $MODERATION_HOME/models, a
+    # directory every process must share (README, "More than one machine").
+    return (db if isinstance(db, Path) else _default_db()).resolve().parent / "models"
+
+
+class DatabaseParam(click.ParamType):
+    """A SQLite file (a Path) or a postgresql:// URL (kept a string: a Path would fold its '//')."""
+
+    name = "FILE|URL"
+
+    def convert(self, value, param, ctx):
+        from ..service.store_pg import is_url
+
+        if isinstance(value, Path) or not is_url(value):
+            return click.Path(dir_okay=False, path_type=Path).convert(value, param, ctx)
+        return value
 
 
 def db_option(func):
     return click.option(
         "--db",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=DatabaseParam(),
         default=None,
         help=_DB_HELP.format("$MODERATION_HOME or ~/.local/share/moderation/moderation.db"),
     )(func)
@@ -457,4 +474,31 @@ def recheck(db, site, held, since, until, dry_run, model_path) -> None:
     )
 
 
-COMMANDS = (serve, keys, posts, retrain, models, recheck)
+@click.group()
+def db() -> None:
+    """The service's database: schema versions."""
+
+
+@db.command(name="upgrade")
+@db_option
+@reports_errors
+def db_upgrade(db: Path | str | None) -> None:
+    """Bring the database's schema to this version of moderation (before starting new serve processes)."""
+    from ..service.store import SCHEMA_VERSION as SQLITE_VERSION
+    from ..service.store_pg import PgStore, is_url, upgrade
+
+    # Opening a SQLite file migrates it in place; a PostgreSQL store is opened as it is, then upgraded.
+    store = PgStore(db, migrate=False) if is_url(db) else _open_store(db)
+    try:
+        if isinstance(store, PgStore):
+            applied = upgrade(store)
+            version = store.schema_version()
+        else:
+            applied, version = [], int(store.get_setting("schema_version") or SQLITE_VERSION)
+        done = f"applied {', '.join(map(str, applied))}; " if applied else ""
+        click.echo(f"{store.path}: {done}schema version {version}")
+    finally:
+        store.close()
+
+
+COMMANDS = (serve, keys, posts, retrain, models, recheck, db)

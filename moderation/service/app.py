@@ -264,6 +264,10 @@ class ServiceApp:
         self.models = models
         self.config = config or ServiceConfig()
         self.limiter = RateLimiter(self.config.rate, self.config.burst)
+        if hasattr(store, "take_token"):  # PostgreSQL: N processes share one limit per key (issue 12)
+            from .store_pg import SharedRateLimiter
+
+            self.limiter = SharedRateLimiter(store, self.config.rate, self.config.burst)
         self.scorer = BatchScorer(models, store)
         # Unknown keys are limited per client address, so guessing keys is as slow as a flood.
         self.bad_key_limiter = RateLimiter(max(self.config.rate / 10, 1.0), 20)
@@ -739,8 +743,9 @@ def create_app(
     """Open the store, register the base model (so `models use` can roll back to it), load the active
     model (failing fast with ModelError) and build the app: what `serve` runs and what the tests drive."""
     from ..retraining import register_base_model
+    from .store_pg import open_store
 
-    store = Store(db_path)
+    store = open_store(db_path)  # a postgresql:// URL, or the SQLite file
     register_base_model(store, model_path)
     holder = ModelHolder(store, loader, base_path=model_path, cache_size=cache_size)
     return ServiceApp(store, holder, config)

@@ -181,6 +181,13 @@ class _Connection:
     def close(self) -> None:
         self.raw.close()
 
+    def __del__(self) -> None:
+        # Commands open a store and exit without closing it, as they do with SQLite, whose connections
+        # close quietly when collected; psycopg's would warn (ResourceWarning) instead.
+        raw = getattr(self, "raw", None)
+        if raw is not None:
+            raw.close()
+
 
 class PgStore(sqlite_store.Store):
     """``Store`` on PostgreSQL: a connection per thread, every method's SQL translated on the way."""
