@@ -641,7 +641,7 @@ class Store:
         args: list = [site]
         if since is not None or until is not None:
             bounds = db.execute(
-                "SELECT MIN(id), MAX(id) FROM requests INDEXED BY requests_site_ts"
+                "SELECT MIN(id), MAX(id) FROM requests"
                 " WHERE site = ? AND ts >= ? AND ts < ?",
                 (site, since if since is not None else float("-inf"), until if until is not None else float("inf")),
             ).fetchone()
