@@ -122,6 +122,21 @@ def test_random_unicode(vectorizer, texts):
     check(vectorizer, texts)
 
 
+@pytest.fixture(autouse=True)
+def _every_batch_counted(monkeypatch):
+    # Small word batches go to scikit-learn for speed; here every batch goes through this module.
+    monkeypatch.setattr(ngrams, "SMALL_WORD_BATCH", 0)
+
+
+def test_small_word_batches_are_scikit_learns_and_the_same():
+    vectorizer = _fitted(TfidfVectorizer, CONFIGS["word-ours"])
+    texts = FIT_TEXTS[:3]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ngrams, "SMALL_WORD_BATCH", 8)
+        check(vectorizer, texts)
+        assert_identical(vectorizer.transform(FIT_TEXTS[:20]), ngrams.transform(vectorizer, iter(FIT_TEXTS[:20])))
+
+
 @pytest.mark.parametrize(
     "texts",
     [[], [""], ["", "", ""], [" "], ["\t\n \u3000"], ["e\u0301\u0301\u0301"], ["\ud800\udfff"], ["a" * 5000], ["x"]],
