@@ -51,6 +51,7 @@ _PHRASES: dict[str, str] = {
     "author:url_like": "the author name is a web address",
     "author:anonymous": "an anonymous author",
     "author:is_post_author": "written by the post's author",
+    "author:name_in_text": "the author's name is a keyword phrase the comment repeats ({p:.0f}% of its words)",
     "shape:empty": "empty comment (deleted or blank)",
     "shape:length": "{n} characters long",
     "shape:sentences": "{n} sentence(s)",
@@ -89,7 +90,6 @@ _ONLY_TOWARD_HAM = {
 _BLOCKS = {
     "word": ("wording common in spam: {terms}", "wording common in real comments: {terms}"),
     "char": ("spelling patterns common in spam: {terms}", "spelling patterns common in real comments: {terms}"),
-    "name": ("an author name or site like spammers': {terms}", "an author name like real readers': {terms}"),
 }
 
 
@@ -256,8 +256,6 @@ def _speaks(namespace: str, term: str) -> bool:
         return False
     if namespace == "char":
         return len(term.strip()) >= 4 and not set(term.split()) <= _STOP_TERMS
-    if namespace == "name" and len(term) < 2:
-        return False
     return not set(term.split()) <= _STOP_TERMS
 
 

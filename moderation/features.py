@@ -516,6 +516,7 @@ class AuthorFeatures(_RowFeatures):
         "author:url_like",
         "author:anonymous",
         "author:is_post_author",
+        "author:name_in_text",
     )
 
     def _row(self, item: CommentItem, text: Analysis) -> tuple[float, ...]:
@@ -527,7 +528,31 @@ class AuthorFeatures(_RowFeatures):
             float(any(host_of(word) for word in words)),
             float(not name or name.casefold() in {"anonymous", "guest", "anon"}),
             float(bool(name) and name.casefold() == item.post_author.strip().casefold()),
+            _name_in_text(name, text, item.author_url),
         )
+
+
+def _name_in_text(name: str, text: Analysis, author_url: str) -> float:
+    """Share of a several-word name's words that the comment or its links repeat.
+
+    A keyword name ("cheap above ground pools") is the anchor text of the link it drops, so its
+    words come back both in the comment and in the link's address. This replaced n-grams of the
+    name itself, which learned our writers' first names and transferred to no other blog (model.py).
+    """
+    words = [w for w in re.findall(r"[^\W\d_]{3,}", name.casefold()[:200]) if w not in _NAME_STOP]
+    if len(words) < 2:
+        return 0.0
+    addresses = " ".join([link.url.casefold()[:300] for link in text.links[:20]] + [author_url.casefold()[:300]])
+    said = set(text.words)
+    if not any(word in addresses for word in words) or not any(word in said for word in words):
+        # Only the text: a reader signing their comment. Only the address: a reader linking a blog
+        # named after them. Both is the anchor-and-domain pattern of a keyword name.
+        return 0.0
+    repeated = sum(word in said or word in addresses for word in words)
+    return repeated / len(words) if repeated >= 2 else 0.0
+
+
+_NAME_STOP = frozenset({"the", "and", "for", "with", "from", "van", "von", "der", "del", "mrs", "miss"})
 
 
 class ShapeFeatures(_RowFeatures):

@@ -25,7 +25,7 @@ from .dataset import data_hash, training_arrays
 from .decisions import Thresholds
 from .errors import DataError
 from .features import CommentItem
-from .model import FORMAT_VERSION, ModelBundle, build_pipeline
+from .model import FORMAT_VERSION, ModelBundle, build_pipeline, linear_model
 from .sources import source_of
 from .thread import Thread
 
@@ -265,10 +265,13 @@ def train_model(
     )
     pipeline = fit_pipeline(build_pipeline(seed=seed), batch, labels, weight)
     digest = data_hash(threads)
-    # The version names what made the model: data, seed, format, and the pipeline's parameters.
+    # The version names what made the model: data, seed, format, the pipeline's parameters, and the
+    # fitted weights themselves (a change to a feature's code changes nothing else here, and two
+    # different models once shared a version).
+    weights_digest = hashlib.sha256(np.ascontiguousarray(linear_model(pipeline).coef_).tobytes()).hexdigest()
     recipe = (
         f"{digest}:{seed}:{FORMAT_VERSION}:{CONTEXT_FREE_SHARE}:{sorted(SOURCE_WEIGHTS.items())}:"
-        f"{build_pipeline(seed=seed)!r}"
+        f"{build_pipeline(seed=seed)!r}:{weights_digest}"
     )
     version = hashlib.sha256(recipe.encode()).hexdigest()[:12]
     card = {

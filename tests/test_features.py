@@ -191,3 +191,29 @@ def test_mentions_link_to_the_latest_earlier_comment_by_that_name_in_one_pass(mo
     assert all(c.parent is None for c in comments[4:-1])
     # Two lookups per comment at most: the old backward scan made 2,000 x 2,000 comparisons here.
     assert calls <= 2 * len(comments)
+
+
+@pytest.mark.parametrize(
+    ("author", "body", "author_url", "expected"),
+    [
+        (
+            "cheap above ground pools",
+            '<a href="https://poolsupply-outlet.shop/above-ground">above ground pools</a> summer sale, free shipping',
+            "",
+            0.75,
+        ),
+        ("best payday loans", "Payday loans approved in minutes.", "https://best-payday.example/x", 1.0),
+        ("Dana Whit", "Agreed, the pool should reopen. -- Dana Whit", "", 0.0),
+        ("Dana Whit", "My notes on the filtration vote: https://danawhit.example/pool-vote", "", 0.0),
+        ("heath ledger", "I could have sworn I've been to this site before. I'll be bookmarking it.", "", 0.0),
+        ("Kevin", "Kevin here: https://kevin.example", "", 0.0),
+    ],
+    ids=["keyword-anchor", "keyword-site", "signature", "own-blog", "person-name", "one-word"],
+)
+def test_author_name_repeated_as_a_keyword_phrase(author, body, author_url, expected):
+    from moderation.features import AuthorFeatures
+
+    item = CommentItem(body=body, author=author, author_url=author_url)
+    features = AuthorFeatures().fit([item])
+    values = dict(zip(features.get_feature_names_out(), features.transform([item])[0], strict=True))
+    assert values["author:name_in_text"] == pytest.approx(expected)
