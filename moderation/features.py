@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import ngrams
 from .text import Analysis, analyse, host_of
-from .thread import Comment, Post, Thread, mentioned_name
+from .thread import LINKBACK_TYPES, Comment, Post, Thread, mentioned_name
 
 
 @dataclass(frozen=True)
@@ -591,7 +591,7 @@ class ShapeFeatures(_RowFeatures):
             min(clean.count("?"), 3) / 3,
             min(len(_REPEAT.findall(clean)), 3) / 3,
             math.log1p(clean.count("\n")),
-            float(item.type in ("pingback", "trackback")),
+            float(item.type in LINKBACK_TYPES),
         )
 
 

@@ -38,7 +38,7 @@ import numpy as np
 
 from .errors import DataError, ModelError
 from .service.store import Correction, ModelRecord, Store
-from .thread import Comment, Post, Thread
+from .thread import Comment, Post, Thread, comment_type
 
 HOLDOUT_EVERY = 5
 
@@ -117,7 +117,7 @@ def corrections_to_threads(store: Store, corrections: Iterable[Correction]) -> l
                 author_url=c.author_url,
                 author_email=c.author_email,
                 author_ip=c.author_ip,
-                type=c.comment_type if c.comment_type in ("comment", "pingback", "trackback") else "comment",
+                type=comment_type(c.comment_type),
                 label=c.label,
             )
             for c in group

@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 
 LABELS = ("ham", "spam")
 COMMENT_TYPES = ("comment", "pingback", "trackback")
+LINKBACK_TYPES = ("pingback", "trackback")
+
+
+def comment_type(raw: str | None) -> str:
+    """One of ``COMMENT_TYPES``: a platform's other kinds (replies, forum posts, contact forms) are comments."""
+    return raw if raw in COMMENT_TYPES else "comment"
 
 
 @dataclass

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from ..output import OUTPUT_FORMATS
 from .errors import reports_errors
 from .evaluation import LabeledData, data_options, evaluate
 from .options import (
@@ -63,7 +64,7 @@ def cluster_options(function):
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["table", "json", "csv"]),
+    type=click.Choice(OUTPUT_FORMATS),
     default="table",
     show_default=True,
     help="How to print the scored comments.",

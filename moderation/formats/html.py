@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..errors import InputError, NoCommentsError, ParseError
-from ..thread import Comment, Post, Thread
+from ..thread import COMMENT_TYPES, Comment, Post, Thread, comment_type
 from .source import read_page_bytes
 
 _BLOCK = {
@@ -111,7 +111,7 @@ _COMMENT_ID = re.compile(r"^(?:li-|div-)?(?:comment|c)[-_]?(\d+)$")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.I)
 # WordPress core and most themes: ol.commentlist (pre-4.x), ol.comment-list (since 4.x, "html5" markup).
 _WP_LISTS = ("commentlist", "comment-list")
-_WP_ITEMS = ("comment", "pingback", "trackback")
+_WP_ITEMS = COMMENT_TYPES
 # The generic fallback: class tokens other engines and themes use for one comment and its parts.
 _GENERIC_ITEM = re.compile(
     r"^(comment|comment-item|comment-entry|comment-wrapper|comment-block|c-comment|reply)$", re.I
@@ -460,7 +460,7 @@ def _render(thread: Thread, wanted: set[str], held: set[str] = frozenset()) -> s
         if c.id not in wanted:
             continue
         paragraphs = "".join(f"<p>{escape(p)}</p>" for p in c.body.split("\n\n") if p)
-        kind = c.type if c.type in ("pingback", "trackback") else "comment"
+        kind = comment_type(c.type)
         mark = f' {HELD_CLASS}" data-moderation="held' if c.id in held else ""
         parts.append(
             f'<li id="comment-{escape(c.id)}" class="{kind}{mark}"><article class="comment-body">'

@@ -30,7 +30,7 @@ from types import SimpleNamespace
 from typing import Any, TextIO
 
 from ..errors import InputError, ParseError
-from ..thread import COMMENT_TYPES, LABELS, Comment, Post, Thread
+from ..thread import LABELS, Comment, Post, Thread, comment_type
 from .source import check_text_file, read_text, report_problem
 
 COMMENT_KEYS = ("id", "author", "author_url", "author_email", "body", "parent", "label")
@@ -79,7 +79,7 @@ def comment_from_dict(raw: Any, where: str, *, line: int | None = None) -> Comme
         parent=parent,
         label=_label(raw.get("label"), where, line=line),
         # Pingbacks and trackbacks are typed in our thread files and exports; anything else is a comment.
-        type=raw["type"] if raw.get("type") in COMMENT_TYPES else "comment",
+        type=comment_type(raw.get("type")),
         extra={"raw": raw},
     )
 

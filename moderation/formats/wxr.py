@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..errors import ParseError
-from ..thread import Comment, Post, Thread
+from ..thread import COMMENT_TYPES, Comment, Post, Thread, comment_type
 from . import xmlsafe
 from .html import markup_to_text
 from .source import report_problem
@@ -167,9 +167,9 @@ def _comment(elem, index: int, source: str) -> Comment:
         raise ParseError(f"{where}: parent id {parent!r} is not a number", element="wp:comment_parent")
     approved = fields.get("comment_approved", "1").strip() or "1"
     raw_type = fields.get("comment_type", "").strip()
-    comment_type = raw_type if raw_type in ("pingback", "trackback") else "comment"
+    kind = comment_type(raw_type)
     extra: dict = {"approved": approved}
-    if raw_type and raw_type not in ("comment", "pingback", "trackback"):
+    if raw_type and raw_type not in COMMENT_TYPES:
         extra["wp_type"] = raw_type
     if fields.get("comment_date_gmt"):
         extra["date_gmt"] = fields["comment_date_gmt"].strip()
@@ -187,7 +187,7 @@ def _comment(elem, index: int, source: str) -> Comment:
         author_ip=fields.get("comment_author_IP", "").strip(),
         date=fields.get("comment_date", "").strip(),
         parent=None if parent in ("", "0") else parent,
-        type=comment_type,
+        type=kind,
         label=_LABEL_FOR_STATUS.get(approved),
         extra=extra,
     )

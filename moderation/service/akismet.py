@@ -16,7 +16,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 from ..decisions import Decision
-from ..thread import Comment
+from ..thread import Comment, comment_type
 
 SUBMIT_THANKS = "Thanks for making the web a better place."
 
@@ -152,7 +152,7 @@ class CheckRequest:
             date=get("comment_date_gmt", ""),
             parent=(get("comment_parent") or "").strip() or None,
             # Akismet also has reply, forum-post, contact-form, signup, ...: all are text someone wrote.
-            type=kind if kind in ("pingback", "trackback") else "comment",
+            type=comment_type(kind),
             extra={"akismet_type": kind},
         )
 

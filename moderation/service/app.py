@@ -22,7 +22,7 @@ from typing import Any
 
 from ..decisions import Decision, Incoming
 from ..errors import ModelError, ModerationError
-from ..thread import Comment, Post, Thread
+from ..thread import Comment, Post, Thread, comment_type
 from . import akismet
 from .keys import site_for_key
 from .scoring import BatchScorer, Job
@@ -728,7 +728,7 @@ def _comment_from_json(raw: Any, index: int | None = None) -> Comment:
         author_email=_text(raw, "author_email", where),
         author_ip=_text(raw, "author_ip", where),
         parent=_identifier(raw, "parent", where),
-        type=kind if kind in ("comment", "pingback", "trackback") else "comment",
+        type=comment_type(kind),
     )
 
 
