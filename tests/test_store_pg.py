@@ -64,7 +64,9 @@ def pg_server():
             cwd=home,
             **run_as,
         )
-        options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1"
+        # The service suites re-run on PostgreSQL (test_pg_*.py) keep a connection per thread of each
+        # app until it is collected: more than the default 100 at once.
+        options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c max_connections=500"
         subprocess.run(
             [pg_ctl, "-D", str(data), "-o", options, "-l", str(Path(home) / "log"), "-w", "start"],
             check=True,
