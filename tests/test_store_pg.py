@@ -12,10 +12,13 @@ import itertools
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -409,3 +412,136 @@ def _service_model() -> Path:
     if not path.exists():
         save_model(train_model(load_labeled_threads([here]), seed=0), path)
     return path
+
+
+# ------------------------------------------------------------ 3 serve processes on one database
+
+
+THANKS = "Thanks for making the web a better place."
+
+
+def _serve(pg_url: str, model: Path, port: int, home: Path):
+    command = [Path(sys.executable).parent / "moderation", "serve", "--db", pg_url, "--model", str(model)]
+    command += ["--port", str(port), "--rate", "1", "--burst", "50"]
+    environment = {**os.environ, "MODERATION_HOME": str(home)}
+    return subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _wait_healthy(base: str, server, deadline: float) -> dict:
+    import httpx
+
+    while True:
+        try:
+            reply = httpx.get(f"{base}/api/v1/health", timeout=2)
+            if reply.status_code == 200:
+                return reply.json()
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, server.stderr.read().decode()
+        assert time.monotonic() < deadline, f"{base} did not start"
+        time.sleep(0.1)
+
+
+def test_three_serve_processes_share_one_database_through_a_kill_9(pg_url, tmp_path):
+    """Three `moderation serve` processes on one PostgreSQL database, as behind a load balancer:
+    corrections pour into all three and one is killed with SIGKILL; then a flood against one site
+    across the two left; then a promotion. No acknowledged correction is lost, the site's limit is
+    one limit, and both processes serve the promoted model without a restart."""
+    import httpx
+
+    from moderation.model import DEFAULT_MODEL_PATH, load_model
+    from moderation.service.keys import new_key
+
+    model = _service_model()
+    setup = store_pg.PgStore(pg_url)
+    sites = [f"https://blog{n}.example/" for n in range(12)]
+    keys = {site: new_key(setup, site) for site in sites}
+    ports = [_free_port() for _ in range(3)]
+    servers = [_serve(pg_url, model, port, tmp_path) for port in ports]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    acknowledged: list[str] = []
+    after_kill: list[str] = []
+    lock = threading.Lock()
+    stop, killed = threading.Event(), threading.Event()
+    try:
+        deadline = time.monotonic() + 120
+        for base, server in zip(bases, servers, strict=True):
+            _wait_healthy(base, server, deadline)
+
+        def submit(worker: int) -> None:
+            site = sites[worker]  # a site each, so that no worker meets the rate limit here
+            clients = [httpx.Client(base_url=base, timeout=5) for base in bases]
+            for n in range(40):
+                if stop.is_set():
+                    break
+                text = f"correction {worker}-{n}"
+                data = {"api_key": keys[site], "blog": site, "user_ip": "10.0.0.1", "comment_content": text}
+                try:
+                    reply = clients[(worker + n) % 3].post("/1.1/submit-spam", data=data)
+                except httpx.TransportError:
+                    continue  # the killed process: a load balancer would retry elsewhere
+                if reply.text == THANKS:
+                    with lock:
+                        acknowledged.append(text)
+                        if killed.is_set():
+                            after_kill.append(text)
+            for client in clients:
+                client.close()
+
+        workers = [threading.Thread(target=submit, args=(w,)) for w in range(len(sites))]
+        for worker in workers:
+            worker.start()
+        while len(acknowledged) < 60 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(servers[0].pid, signal.SIGKILL)
+        killed.set()
+        servers[0].wait(timeout=10)
+        for worker in workers:
+            worker.join(timeout=60)
+        stop.set()
+
+        # No acknowledged correction is lost, and the two left went on acknowledging.
+        stored = {row["content"] for row in setup._connection().execute("SELECT content FROM corrections")}
+        assert len(acknowledged) >= 60
+        assert set(acknowledged) <= stored
+        assert after_kill
+
+        # One site's limit (burst 50, 1 a second) holds across the two processes left.
+        flood_site = "https://flood.example/"
+        data = {"api_key": new_key(setup, flood_site), "blog": flood_site, "user_ip": "10.0.0.2"}
+        start = time.monotonic()
+        with httpx.Client(timeout=10) as client:
+            statuses = [
+                client.post(f"{bases[1 + n % 2]}/1.1/comment-check", data={**data, "comment_content": f"hi {n}"})
+                for n in range(90)
+            ]
+        elapsed = time.monotonic() - start
+        allowed = sum(reply.status_code == 200 for reply in statuses)
+        assert {reply.status_code for reply in statuses} == {200, 429}
+        assert allowed <= 50 + int(elapsed) + 1  # per process it would have been all 90
+
+        # A promotion reaches both processes within seconds, without a restart.
+        newer = load_model(DEFAULT_MODEL_PATH).version
+        setup.add_model(newer, str(DEFAULT_MODEL_PATH), status="candidate", metrics={})
+        setup.activate_model(newer, site="")
+        seen = {}
+        promoted_by = time.monotonic() + 60
+        while len(seen) < 2 and time.monotonic() < promoted_by:
+            for base in bases[1:]:
+                if httpx.get(f"{base}/api/v1/health", timeout=5).json()["model_version"] == newer:
+                    seen[base] = True
+            time.sleep(0.2)
+        assert len(seen) == 2
+    finally:
+        stop.set()
+        for server in servers:
+            if server.poll() is None:
+                server.terminate()
+        for server in servers:
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            server.stderr.close()
+        setup.close()
