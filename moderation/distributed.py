@@ -4,7 +4,7 @@
 in this process, one batch at a time, and Dask is never imported. With ``scheduler`` (an address) or
 ``workers`` (a LocalCluster started for the run) each batch goes to the cluster instead:
 
-- the model goes to every worker once (scattered), not with every batch;
+- the model goes to every worker once (a worker plugin), not with every batch;
 - a batch holds about ``BATCH_COMMENTS`` comments (whole threads, so never fewer than one thread), and
   at most two batches per worker thread are in flight, so a worker holds a few batches however large
   the archive, and the reading side holds only the threads of those batches;
@@ -67,24 +67,37 @@ def score_on_worker(moderator: Moderator, threads: list[Thread], explain: bool) 
 
 
 class DaskBackend:
-    """Sends batches to a Dask cluster through ``client``, the model scattered to every worker once."""
+    """Sends batches to a Dask cluster through ``client``; the model goes to every worker once, as a
+    worker plugin (moderation/dask_worker.py says why not as scattered data)."""
 
     def __init__(self, client, moderator: Moderator):
+        import uuid
+
+        from .dask_worker import ModelPlugin
+
         self.client = client
         threads = sum(client.nthreads().values())
         if not threads:
             raise ClusterError(f"the Dask cluster at {client.scheduler.address} has no workers")
         self.slots = IN_FLIGHT_PER_THREAD * threads
-        # hash=False: tokenizing a model means pickling it once more just to name it.
-        self._model = client.scatter(moderator, broadcast=True, hash=False)
+        self.key = uuid.uuid4().hex
+        self._plugin = ModelPlugin(self.key, moderator)
+        client.register_plugin(self._plugin)
 
     def submit(self, threads: list[Thread], explain: bool):
+        from .dask_worker import score
+
         # Scoring is pure, so a batch whose worker died is simply run again elsewhere.
-        return self.client.submit(score_on_worker, self._model, threads, explain, pure=False, retries=2)
+        return self.client.submit(score, self.key, threads, explain, pure=False, retries=2)
 
     def cancel(self, futures: Sequence) -> None:
         if futures:
             self.client.cancel(list(futures))
+
+    def close(self) -> None:
+        """Remove the model from the workers: a long-lived cluster would otherwise keep every run's."""
+        with contextlib.suppress(Exception):
+            self.client.unregister_worker_plugin(self._plugin.name)
 
 
 class ArchiveModerator(Moderator):
@@ -180,7 +193,10 @@ def open_moderator(
             backend = DaskBackend(client, Moderator(bundle))
         except (OSError, TimeoutError) as error:
             raise ClusterError(f"the Dask cluster failed to take the model: {_one_line(error)}") from None
-        yield ArchiveModerator(bundle, backend)
+        try:
+            yield ArchiveModerator(bundle, backend)
+        finally:
+            backend.close()
 
 
 @contextlib.contextmanager

@@ -536,7 +536,7 @@ def test_three_serve_processes_share_one_database_through_a_kill_9(pg_url, tmp_p
         stop.set()
         for server in servers:
             if server.poll() is None:
-                server.terminate()
+                server.send_signal(signal.SIGINT)  # serve stops on Ctrl-C (SIGTERM left it serving)
         for server in servers:
             try:
                 server.wait(timeout=20)
