@@ -85,10 +85,10 @@ def build_pipeline(*, seed: int = 0, C: float = 4.0, weights: dict[str, float] |
             ),
         ),
         # No n-grams of the author's name: that block learned our writers' first names ("an author
-        # name like real readers': 'sam'"), which no other blog shares. Without it, held-out ROC AUC
-        # rose on 3 of 4 sources (blog 0.795 -> 0.802, TubeSpam pilot 0.972 -> 0.972, Psy 0.970 ->
-        # 0.973, legit blocked 6.3% -> 5.1%; SMS 0.934 -> 0.932); keyword names and sites are still
-        # read by the author: and link: signals.
+        # name like real readers': 'sam'"), which no other blog shares. Without it (and with
+        # author:name_in_text for keyword names), held-out ROC AUC rose: blog 0.795 -> 0.802, Psy
+        # 0.970 -> 0.974 with legit blocked 6.3% -> 5.1%; TubeSpam pilot 0.972 both; SMS 0.934 -> 0.928
+        # (benchmarks/README.md, bench_transfer.py).
     ]
     # Each signal block is scaled to [0, 1] on its own (no centring: an absent signal contributes
     # nothing, so reasons name only what is there).
