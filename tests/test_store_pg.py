@@ -382,14 +382,14 @@ def test_keys_commands_on_a_url(pg_url):
     assert wrong.stderr.startswith("Error: postgresql://nobody@127.0.0.1:1/x: cannot connect")
 
 
-def test_two_service_processes_share_one_sites_rate_limit_and_its_promotions(pg_url):
+def test_two_service_processes_share_one_sites_rate_limit(pg_url, service_model):
     """Two apps on one database stand for two serve processes behind a load balancer."""
     from fixtures.service.service_support import BLOG, http, make_app
 
     from moderation.service.keys import new_key
 
     pytest.importorskip("httpx")
-    model = _service_model()
+    model = service_model
     apps = [make_app(pg_url, model, rate=0.01, burst=4) for _ in range(2)]
     key = new_key(apps[0].store, BLOG)
     data = {"api_key": key, "blog": BLOG, "user_ip": "1.2.3.4", "comment_content": "hello"}
@@ -401,17 +401,15 @@ def test_two_service_processes_share_one_sites_rate_limit_and_its_promotions(pg_
         app.store.close()
 
 
-def _service_model() -> Path:
-    """The service tests' small model (tests/fixtures/service), trained here if no other test has."""
+@pytest.fixture(scope="module")
+def service_model(tmp_path_factory) -> Path:
+    """The service tests' small model (trained on tests/fixtures/service), once for this module."""
     from moderation.dataset import load_labeled_threads
     from moderation.model import save_model
     from moderation.training import train_model
 
     here = Path(__file__).resolve().parent / "fixtures" / "service"
-    path = Path(tempfile.gettempdir()) / f"moderation-pg-test-model-{os.getpid()}.joblib"
-    if not path.exists():
-        save_model(train_model(load_labeled_threads([here]), seed=0), path)
-    return path
+    return save_model(train_model(load_labeled_threads([here]), seed=0), tmp_path_factory.mktemp("model") / "s.joblib")
 
 
 # ------------------------------------------------------------ 3 serve processes on one database
@@ -442,7 +440,7 @@ def _wait_healthy(base: str, server, deadline: float) -> dict:
         time.sleep(0.1)
 
 
-def test_three_serve_processes_share_one_database_through_a_kill_9(pg_url, tmp_path):
+def test_three_serve_processes_share_one_database_through_a_kill_9(pg_url, tmp_path, service_model):
     """Three `moderation serve` processes on one PostgreSQL database, as behind a load balancer:
     corrections pour into all three and one is killed with SIGKILL; then a flood against one site
     across the two left; then a promotion. No acknowledged correction is lost, the site's limit is
@@ -452,7 +450,7 @@ def test_three_serve_processes_share_one_database_through_a_kill_9(pg_url, tmp_p
     from moderation.model import DEFAULT_MODEL_PATH, load_model
     from moderation.service.keys import new_key
 
-    model = _service_model()
+    model = service_model
     setup = store_pg.PgStore(pg_url)
     sites = [f"https://blog{n}.example/" for n in range(12)]
     keys = {site: new_key(setup, site) for site in sites}
