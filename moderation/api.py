@@ -109,6 +109,17 @@ class Moderator:
         """Decisions for items already built (``score_batch`` builds them; evaluation passes its own)."""
         if not items:
             return []
+        if len(items) > BATCH_COMMENTS:
+            # Each row's features come from its own item (its thread travels with it), so a long
+            # thread is scored in slices with identical results and bounded memory: one 16,000-comment
+            # thread in one slice peaked at 527 MB (benchmarks/bench_scaling.py).
+            return [
+                decision
+                for start in range(0, len(items), BATCH_COMMENTS)
+                for decision in self.decide(
+                    items[start : start + BATCH_COMMENTS], comments[start : start + BATCH_COMMENTS], explain=explain
+                )
+            ]
         pipeline = self.bundle.pipeline
         # Features once, for both the score and its explanation.
         matrix = pipeline.named_steps["features"].transform(list(items))

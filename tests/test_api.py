@@ -253,3 +253,14 @@ def test_spam_that_answers_another_commenter_is_never_discarded(default_moderato
     # Past the discard score, so only the reply keeps it from being discarded.
     assert decision.verdict == "spam" and decision.score >= default_moderator.discard_at(), decision.score
     assert not decision.blatant
+
+
+def test_a_long_thread_is_scored_in_slices_with_identical_decisions(moderator, small_corpus, monkeypatch):
+    import moderation.api
+
+    thread = max(small_corpus, key=lambda t: len(t.comments))
+    assert len(thread.comments) > 7
+    whole = moderator.score_thread(thread)
+    monkeypatch.setattr(moderation.api, "BATCH_COMMENTS", 3)
+    sliced = moderator.score_thread(thread)
+    assert [d.to_dict() for d in sliced] == [d.to_dict() for d in whole]
