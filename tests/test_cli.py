@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -484,3 +485,17 @@ def test_labeled_jsonl_that_json_cannot_hold_is_one_line(runner, tmp_path, line,
     assert result.exit_code == 1
     assert message in result.output and "line 1" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_postgresql_error_mid_command_is_one_line():
+    psycopg = pytest.importorskip("psycopg")
+    from moderation.cli.errors import reports_errors
+
+    @click.command()
+    @reports_errors
+    def command():
+        raise psycopg.OperationalError("server closed the connection unexpectedly\n\tThis probably means ...")
+
+    result = CliRunner().invoke(command, [])
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: database error: server closed the connection unexpectedly"

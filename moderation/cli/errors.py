@@ -78,6 +78,13 @@ def reports_errors(function):
             sys.exit(0)
         except sqlite3.Error as error:
             raise CommandError(f"database error: {error}") from None
+        except Exception as error:
+            # PostgreSQL's driver is an optional extra, so its errors are recognised by module rather
+            # than imported: a server that goes away mid-command is one line, as SQLite's errors are.
+            if not type(error).__module__.startswith("psycopg"):
+                raise
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise CommandError(f"database error: {first}") from None
         except OSError as error:
             target = f"{error.filename}: " if error.filename else ""
             raise CommandError(f"{target}{error.strerror or error}") from None
