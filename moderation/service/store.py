@@ -641,8 +641,7 @@ class Store:
         args: list = [site]
         if since is not None or until is not None:
             bounds = db.execute(
-                "SELECT MIN(id), MAX(id) FROM requests"
-                " WHERE site = ? AND ts >= ? AND ts < ?",
+                "SELECT MIN(id), MAX(id) FROM requests WHERE site = ? AND ts >= ? AND ts < ?",
                 (site, since if since is not None else float("-inf"), until if until is not None else float("inf")),
             ).fetchone()
             if bounds[0] is None:
@@ -755,18 +754,9 @@ class Store:
         limit: int = 500,
     ) -> list[dict]:
         """Stored checks to re-score, by id from ``after`` on (a batch at a time, so memory stays flat)."""
-        where, args = ["id > ?"], [after]
-        if site is not None:
-            where.append("site = ?")
-            args.append(site)
-        if held:
-            where.append("verdict = 'hold'")
-        if since is not None:
-            where.append("ts >= ?")
-            args.append(since)
-        if until is not None:
-            where.append("ts < ?")
-            args.append(until)
+        where, args = _recheck_filter(site, held, since, until)
+        where.append("id > ?")
+        args.append(after)
         rows = self._connection().execute(
             "SELECT id, ts, site, permalink, author, content, score, verdict, reasons, model_version FROM requests"
             f" WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
@@ -777,18 +767,8 @@ class Store:
     def count_recheck_candidates(
         self, site: str | None, *, held: bool, since: float | None, until: float | None
     ) -> int:
-        where, args = ["1 = 1"], []
-        if site is not None:
-            where.append("site = ?")
-            args.append(site)
-        if held:
-            where.append("verdict = 'hold'")
-        if since is not None:
-            where.append("ts >= ?")
-            args.append(since)
-        if until is not None:
-            where.append("ts < ?")
-            args.append(until)
+        where, args = _recheck_filter(site, held, since, until)
+        where.append("1 = 1")
         return int(
             self._connection().execute(f"SELECT COUNT(*) FROM requests WHERE {' AND '.join(where)}", args).fetchone()[0]
         )
@@ -918,3 +898,20 @@ def _model_record(row: sqlite3.Row) -> ModelRecord:
     data = dict(row)
     data["metrics"] = json.loads(data["metrics"])
     return ModelRecord(**data)
+
+
+def _recheck_filter(site: str | None, held: bool, since: float | None, until: float | None) -> tuple[list[str], list]:
+    """The WHERE terms and arguments shared by recheck_candidates and count_recheck_candidates."""
+    where, args = [], []
+    if site is not None:
+        where.append("site = ?")
+        args.append(site)
+    if held:
+        where.append("verdict = 'hold'")
+    if since is not None:
+        where.append("ts >= ?")
+        args.append(since)
+    if until is not None:
+        where.append("ts < ?")
+        args.append(until)
+    return where, args
