@@ -15,12 +15,15 @@ def _format_names() -> list[str]:
     return format_names()
 
 
-model_option = click.option(
-    "--model",
-    "model_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Model file (default: the shipped models/default.joblib). Only load model files you trust.",
+def model_path_option(help_text: str):
+    """``--model FILE`` as every command takes it (into ``model_path``), with the command's own help."""
+    return click.option(
+        "--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help=help_text
+    )
+
+
+model_option = model_path_option(
+    "Model file (default: the shipped models/default.joblib). Only load model files you trust."
 )
 input_format_option = click.option(
     "--input-format",

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from .errors import reports_errors
+from .options import model_path_option
 
 _DB_HELP = (
     "SQLite database, or a postgresql:// URL, of keys, posts, logged requests, corrections and models [default: {}]"
@@ -63,13 +64,7 @@ def db_option(func):
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Model to serve until a retrained one is promoted [default: the shipped models/default.joblib].",
-)
+@model_path_option("Model to serve until a retrained one is promoted [default: the shipped models/default.joblib].")
 @db_option
 @click.option(
     "--threads",
@@ -296,13 +291,7 @@ def keys_share(site: str, share: bool, db: Path | None) -> None:
     type=click.Path(path_type=Path),
     help="Train on these instead of the shipped model's sources (data/threads and the public corpora).",
 )
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The base model, as given to `serve --model`.",
-)
+@model_path_option("The base model, as given to `serve --model`.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--no-promote", is_flag=True, help="Train and compare, but never promote.")
 @click.option("--force", is_flag=True, help="Train and promote even without held-out corrections to compare on.")
@@ -337,13 +326,9 @@ def retrain(db, site, extra_data, base_data, model_path, seed, no_promote, force
 
 @click.group(invoke_without_command=True)
 @db_option
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The base model file, as given to `serve --model`, so it is listed (and can be rolled back to) "
-    "[default: the shipped models/default.joblib].",
+@model_path_option(
+    "The base model file, as given to `serve --model`, so it is listed (and can be rolled back to) "
+    "[default: the shipped models/default.joblib]."
 )
 @click.pass_context
 @reports_errors
@@ -422,13 +407,7 @@ def _utc_time(value: str | None, *, end: bool = False) -> float | None:
 @click.option("--since", default=None, help="Checks from this date (YYYY-MM-DD, UTC) or ISO date and time on.")
 @click.option("--until", default=None, help="Checks up to this date (inclusive) or before this ISO time.")
 @click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The base model, as given to `serve --model`.",
-)
+@model_path_option("The base model, as given to `serve --model`.")
 @reports_errors
 def recheck(db, site, held, since, until, dry_run, model_path) -> None:
     """Re-score stored checks (the held ones, or a date range) with the model serving now; report changes."""
