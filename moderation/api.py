@@ -47,6 +47,22 @@ REAL_READER_SIGNS = {
 BATCH_COMMENTS = 2000
 
 
+def thread_batches(threads: Iterable[Thread], size: int | None = None) -> Iterator[list[Thread]]:
+    """Consecutive threads grouped until they hold ``size`` (default ``BATCH_COMMENTS``) comments: the
+    batches ``Moderator.score_threads`` scores, and the ones a Dask cluster is sent (distributed.py)."""
+    size = BATCH_COMMENTS if size is None else size
+    batch: list[Thread] = []
+    count = 0
+    for thread in threads:
+        batch.append(thread)
+        count += len(thread.comments)
+        if count >= size:
+            yield batch
+            batch, count = [], 0
+    if batch:
+        yield batch
+
+
 class Moderator:
     """A loaded model with its thresholds; cheap to call, safe to share between threads once built."""
 
@@ -177,15 +193,7 @@ class Moderator:
         self, threads: Iterable[Thread], *, explain: bool = True
     ) -> Iterator[tuple[Thread, list[Decision]]]:
         """Score a stream of threads, batching small ones together; yields each thread with its decisions."""
-        batch: list[Thread] = []
-        size = 0
-        for thread in threads:
-            batch.append(thread)
-            size += len(thread.comments)
-            if size >= BATCH_COMMENTS:
-                yield from zip(batch, self.score_batch(batch, explain=explain), strict=True)
-                batch, size = [], 0
-        if batch:
+        for batch in thread_batches(threads):
             yield from zip(batch, self.score_batch(batch, explain=explain), strict=True)
 
     def score_comment(

@@ -29,6 +29,7 @@ from itertools import chain
 from pathlib import Path
 
 from .api import BATCH_COMMENTS, Moderator
+from .api import thread_batches as batches
 from .decisions import Decision
 from .errors import InputError, ModerationError
 from .model import ModelBundle, load_model
@@ -45,20 +46,6 @@ IN_FLIGHT_PER_THREAD = 2
 
 class ClusterError(ModerationError):
     """Dask is missing, or the scheduler cannot be reached or fails."""
-
-
-def batches(threads: Iterable[Thread], size: int = BATCH_COMMENTS) -> Iterator[list[Thread]]:
-    """Consecutive threads grouped until they hold ``size`` comments: ``Moderator.score_threads``'s batches."""
-    batch: list[Thread] = []
-    count = 0
-    for thread in threads:
-        batch.append(thread)
-        count += len(thread.comments)
-        if count >= size:
-            yield batch
-            batch, count = [], 0
-    if batch:
-        yield batch
 
 
 def score_on_worker(moderator: Moderator, threads: list[Thread], explain: bool) -> list[list[Decision]]:
