@@ -109,7 +109,7 @@ def contributions(
     contrib = matrix.multiply(coef).tocsr()
     if names is None:
         names = features.get_feature_names_out()
-    raw = _raw_signal_values(features, matrix, names)
+    raw = _raw_signal_values(features, matrix)
     return contrib, names, raw
 
 
@@ -131,19 +131,25 @@ class SignalValues:
         return 0.0 if number is None else float(self.values[row, number])
 
 
-def _raw_signal_values(features, matrix: sp.csr_matrix, names: np.ndarray) -> SignalValues:
-    """Undo each signal block's weight and scaler, so reasons can quote real values (a count, a similarity)."""
+def _signal_blocks(features):
+    """(first column, width, block weight, scaler's scale) of each scaled signal block, in column order."""
     weights = features.transformer_weights or {}
-    columns, blocks = [], []
     start = 0
     for name, block in features.transformer_list:
         # n-gram blocks know their width; asking for their names would sort their vocabularies.
         width = getattr(block, "n_features_out_", None) or len(block.get_feature_names_out())
         if isinstance(block, Pipeline) and "scale" in block.named_steps:
-            scaled = matrix[:, start : start + width].toarray() / weights.get(name, 1.0)
-            blocks.append(block.named_steps["scale"].inverse_transform(scaled))
-            columns.append(np.arange(start, start + width))
+            yield start, width, weights.get(name, 1.0), block.named_steps["scale"].scale_
         start += width
+
+
+def _raw_signal_values(features, matrix: sp.csr_matrix) -> SignalValues:
+    """Undo each signal block's weight and scaler, so reasons can quote real values (a count, a similarity)."""
+    columns, blocks = [], []
+    for start, width, weight, scale in _signal_blocks(features):
+        # The scaler's inverse_transform, without its per-call checks: (value / weight) * scale.
+        blocks.append(matrix[:, start : start + width].toarray() / weight * scale)
+        columns.append(np.arange(start, start + width))
     if not blocks:
         return SignalValues(np.zeros((matrix.shape[0], 0)), np.zeros(0, dtype=np.int64))
     return SignalValues(np.hstack(blocks), np.concatenate(columns))
@@ -152,13 +158,8 @@ def _raw_signal_values(features, matrix: sp.csr_matrix, names: np.ndarray) -> Si
 def raw_scale(features, width: int) -> np.ndarray:
     """Per column, the factor from the pipeline's scaled and weighted value back to the raw signal (1 for n-grams)."""
     scale = np.ones(width)
-    weights = features.transformer_weights or {}
-    start = 0
-    for name, block in features.transformer_list:
-        block_width = getattr(block, "n_features_out_", None) or len(block.get_feature_names_out())
-        if isinstance(block, Pipeline) and "scale" in block.named_steps:
-            scale[start : start + block_width] = block.named_steps["scale"].scale_ / weights.get(name, 1.0)
-        start += block_width
+    for start, block_width, weight, block_scale in _signal_blocks(features):
+        scale[start : start + block_width] = block_scale / weight
     return scale
 
 
