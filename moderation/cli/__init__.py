@@ -181,7 +181,7 @@ def train(labeled_data: LabeledData, sources: str | None, output: Path | None, s
     With no options it rebuilds the shipped model from every source present (README, "The shipped model").
     """
     from ..model import DEFAULT_MODEL_PATH, card_path, save_model
-    from ..sources import TRAINING_SOURCES, training_data
+    from ..sources import TRAINING_SOURCES, datasets_dir, training_data
     from ..training import train_model
 
     if sources is None:
@@ -192,7 +192,7 @@ def train(labeled_data: LabeledData, sources: str | None, output: Path | None, s
         raise click.UsageError("nothing to train on: give --data, or --sources other than none")
     threads, provenance, missing = training_data(names)
     for name in missing:
-        click.echo(f"warning: source {name} is absent (not under {datasets_dir_hint()}); training without it", err=True)
+        click.echo(f"warning: source {name} is absent (not under {datasets_dir()}); training without it", err=True)
     if labeled_data.paths:
         from ..dataset import data_hash
 
@@ -235,12 +235,6 @@ def train(labeled_data: LabeledData, sources: str | None, output: Path | None, s
         click.echo(
             f"the default model is unchanged; use this one with --model {path}, or train with -o {DEFAULT_MODEL_PATH}"
         )
-
-
-def datasets_dir_hint() -> str:
-    from ..sources import datasets_dir
-
-    return str(datasets_dir())
 
 
 def new_model_path(default: Path, version: str) -> Path:
