@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_wxr_stream import generate  # noqa: E402
 
 from moderation.distributed import open_moderator, score_paths  # noqa: E402
-from moderation.text import clear_cache  # noqa: E402
+from moderation.model.text import clear_cache  # noqa: E402
 
 
 def run(moderator, path: Path) -> tuple[int, float]:

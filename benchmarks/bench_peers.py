@@ -53,12 +53,12 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
 from moderation.api import Moderator  # noqa: E402
-from moderation.dataset import training_arrays  # noqa: E402
-from moderation.evaluation import evaluate_model  # noqa: E402
-from moderation.labeled import ColumnMapping, load_labeled  # noqa: E402
-from moderation.model import DEFAULT_MODEL_PATH, build_pipeline, card_path  # noqa: E402
-from moderation.text import clear_cache  # noqa: E402
-from moderation.thread import Comment, Post, Thread  # noqa: E402
+from moderation.learning.dataset import training_arrays  # noqa: E402
+from moderation.learning.evaluation import evaluate_model  # noqa: E402
+from moderation.learning.labeled import ColumnMapping, load_labeled  # noqa: E402
+from moderation.model.pipeline import DEFAULT_MODEL_PATH, build_pipeline, card_path  # noqa: E402
+from moderation.model.text import clear_cache  # noqa: E402
+from moderation.model.thread import Comment, Post, Thread  # noqa: E402
 
 DEFAULT_DATASETS = PROJECT.parent / "shared" / "datasets"
 YOUTUBE_MAPPING = ColumnMapping(text="CONTENT", label="CLASS", author="AUTHOR", id="COMMENT_ID")

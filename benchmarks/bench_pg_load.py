@@ -98,9 +98,9 @@ def fresh_database(admin_url: str, name: str) -> str:
 
 
 def small_model(directory: Path) -> Path:
-    from moderation.dataset import load_labeled_threads
-    from moderation.model import save_model
-    from moderation.training import train_model
+    from moderation.learning.dataset import load_labeled_threads
+    from moderation.learning.training import train_model
+    from moderation.model.pipeline import save_model
 
     return save_model(train_model(load_labeled_threads([CORPUS]), seed=0), directory / "small.joblib")
 

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from moderation.dataset import load_labeled_threads  # noqa: E402
+from moderation.learning.dataset import load_labeled_threads  # noqa: E402
 
 MOVING = "Linden Park pool will stay closed this summer while the county replaces the filtration system."
 

@@ -82,9 +82,9 @@ def main() -> int:
         db = tmp / "bench.db"
         model = args.model
         if model is None:
-            from moderation.dataset import load_labeled_threads
-            from moderation.model import save_model
-            from moderation.training import train_model
+            from moderation.learning.dataset import load_labeled_threads
+            from moderation.learning.training import train_model
+            from moderation.model.pipeline import save_model
 
             model = tmp / "base.joblib"
             save_model(train_model(load_labeled_threads([CORPUS]), seed=0), model)

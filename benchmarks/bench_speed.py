@@ -10,10 +10,10 @@ there and comments drawn from that thread, each made unique (a counter appended)
 cache never sees the same comment twice. The shipped model models/default.joblib scores them.
 
 Printed first: the three n-gram blocks alone, CPU per text, scikit-learn's transform against
-moderation/ngrams.py. Then, each beside the peer (TF-IDF words + LogisticRegression trained on every labeled comment of
-data/threads, as in bench_peers.py) and, with ``--ngrams both`` (the default), for the two ways of
-counting n-grams: ``numpy`` (moderation/ngrams.py) and ``sklearn`` (the vectorizers' own transform,
-what scoring did before; same scores to the bit):
+moderation/model/ngrams.py. Then, each beside the peer (TF-IDF words + LogisticRegression trained on
+every labeled comment of data/threads, as in bench_peers.py) and, with ``--ngrams both`` (the
+default), for the two ways of counting n-grams: ``numpy`` (moderation/model/ngrams.py) and
+``sklearn`` (the vectorizers' own transform, what scoring did before; same scores to the bit):
 
 - batch: comments/s through ``Moderator.score_threads`` without and with reasons, by CPU time of this
   process (per core: scoring is single-threaded) and by wall time;
@@ -52,11 +52,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_peers import Corpus, bogofilter_peer, sklearn_peer  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-from moderation import ngrams  # noqa: E402
 from moderation.api import Moderator  # noqa: E402
-from moderation.dataset import load_labeled_threads  # noqa: E402
-from moderation.text import clear_cache  # noqa: E402
-from moderation.thread import Comment, Post, Thread  # noqa: E402
+from moderation.learning.dataset import load_labeled_threads  # noqa: E402
+from moderation.model import ngrams  # noqa: E402
+from moderation.model.text import clear_cache  # noqa: E402
+from moderation.model.thread import Comment, Post, Thread  # noqa: E402
 
 EXAMPLE = ROOT / "data" / "example" / "thread.txt"
 MODERATION = Path(sys.executable).with_name("moderation")
@@ -110,7 +110,7 @@ def peer_model():
 
 @contextlib.contextmanager
 def ngram_mode(mode: str):
-    """``numpy``: moderation/ngrams.py counts; ``sklearn``: every vectorizer's own transform."""
+    """``numpy``: moderation/model/ngrams.py counts; ``sklearn``: every vectorizer's own transform."""
     if mode == "numpy":
         yield
         return
@@ -139,7 +139,7 @@ def rate(count: int, seconds: float) -> str:
 
 def bench_blocks(moderator: Moderator, threads: list[Thread], limit: int = 10_000, runs: int = 5) -> None:
     """The n-gram blocks alone (texts already analysed): CPU per text, best of ``runs``."""
-    from moderation.features import TextNgrams, _field_text, items_from_thread
+    from moderation.model.features import TextNgrams, _field_text, items_from_thread
 
     items = [item for thread in threads for item in items_from_thread(thread)][:limit]
     print(f"\n## N-gram blocks alone, {len(items):,} comments, CPU per text, best of {runs}")

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_transfer.py --quick               # cv 2; blog, sms, tubespam_pilot only
     .venv/bin/python benchmarks/bench_transfer.py --sets blog,youtube --json /tmp/transfer.json
 
-Held-out sets, each tested on after training on the others (``moderation.sources``):
+Held-out sets, each tested on after training on the others (``moderation.learning.sources``):
 
     blog                our threads in data/threads; trained on youtube + sms
     youtube:<video>     each YouTube video alone (5 sets); trained on blog + sms + the other 4 videos
@@ -43,11 +43,11 @@ sys.path.insert(0, str(BENCHMARKS))
 import bench_peers  # noqa: E402
 
 from moderation.api import Moderator  # noqa: E402
-from moderation.dataset import training_arrays  # noqa: E402
-from moderation.sources import ALL_SOURCES, datasets_dir, load_sources  # noqa: E402
-from moderation.text import clear_cache  # noqa: E402
-from moderation.thread import Thread  # noqa: E402
-from moderation.training import train_model  # noqa: E402
+from moderation.learning.dataset import training_arrays  # noqa: E402
+from moderation.learning.sources import ALL_SOURCES, datasets_dir, load_sources  # noqa: E402
+from moderation.learning.training import train_model  # noqa: E402
+from moderation.model.text import clear_cache  # noqa: E402
+from moderation.model.thread import Thread  # noqa: E402
 
 OURS = "ours"
 QUICK_SETS = ("blog", "sms", "tubespam_pilot")

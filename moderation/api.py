@@ -4,7 +4,7 @@ from moderation.api import Moderator
 moderator = Moderator.load()                      # the shipped models/default.joblib
 decision = moderator.score_comment("Great post! I'll be bookmarking it.", post="Post text ...")
 decision.score, decision.verdict, decision.reasons
-decisions = moderator.score_thread(thread)        # a moderation.thread.Thread, e.g. from read_threads
+decisions = moderator.score_thread(thread)        # a moderation.model.thread.Thread, e.g. from read_threads
 per_unit = moderator.score_batch([thread, Incoming(comment, post)])   # threads and lone arrivals, one pass
 
 Every way from comments to decisions (the CLI, this API, the service's checks and batches) goes through
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .decisions import Decision, Incoming, Thresholds, decision_for
-from .explain import FeatureIndex, contributions, raw_scale, reasons_for
-from .features import CommentItem, item_for_comment, items_from_thread
-from .model import ModelBundle, load_model
-from .thread import Comment, Post, Thread
+from .model.decisions import Decision, Incoming, Thresholds, decision_for
+from .model.explain import FeatureIndex, contributions, raw_scale, reasons_for
+from .model.features import CommentItem, item_for_comment, items_from_thread
+from .model.pipeline import ModelBundle, load_model
+from .model.thread import Comment, Post, Thread
 
 # Signs of a real reader: any one of them present keeps a comment from being discarded unseen, however
 # high its score. A reader's link to their own build post scored 0.9995 and got `discard` (issue 8);

@@ -12,8 +12,8 @@ from __future__ import annotations
 from distributed import WorkerPlugin
 
 from .api import Moderator
-from .decisions import Decision
-from .thread import Thread
+from .model.decisions import Decision
+from .model.thread import Thread
 
 # Models by run key, on each worker: one per command using the cluster, removed when it finishes.
 _MODELS: dict[str, Moderator] = {}

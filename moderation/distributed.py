@@ -30,10 +30,10 @@ from pathlib import Path
 
 from .api import BATCH_COMMENTS, Moderator
 from .api import thread_batches as batches
-from .decisions import Decision
 from .errors import InputError, ModerationError
-from .model import ModelBundle, load_model
-from .thread import Thread
+from .model.decisions import Decision
+from .model.pipeline import ModelBundle, load_model
+from .model.thread import Thread
 
 INSTALL_HINT = "pip install 'moderation[dask]'"
 # A scheduler that does not answer within this is reported, rather than waited on for Dask's default

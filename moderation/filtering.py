@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .api import Moderator
-from .decisions import Decision
 from .errors import InputError
 from .formats import detect_format, marks_spam, read_threads, write_threads
-from .thread import Thread
+from .model.decisions import Decision
+from .model.thread import Thread
 
 
 def score_path(

@@ -9,8 +9,8 @@ import textwrap
 from collections.abc import Iterable
 from typing import TextIO
 
-from .decisions import Decision
-from .thread import Thread
+from .model.decisions import Decision
+from .model.thread import Thread
 
 OUTPUT_FORMATS = ("table", "json", "csv")
 

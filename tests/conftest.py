@@ -36,21 +36,21 @@ def small_corpus_paths() -> list[Path]:
 
 @pytest.fixture(scope="session")
 def small_corpus(small_corpus_paths):
-    from moderation.dataset import load_labeled_threads
+    from moderation.learning.dataset import load_labeled_threads
 
     return load_labeled_threads(small_corpus_paths)
 
 
 @pytest.fixture(scope="session")
 def fitted_bundle(small_corpus):
-    from moderation.training import train_model
+    from moderation.learning.training import train_model
 
     return train_model(small_corpus, seed=0, cv=3)
 
 
 @pytest.fixture(scope="session")
 def model_path(fitted_bundle, tmp_path_factory) -> Path:
-    from moderation.model import save_model
+    from moderation.model.pipeline import save_model
 
     return save_model(fitted_bundle, tmp_path_factory.mktemp("model") / "small.joblib")
 

@@ -2,7 +2,7 @@ import pytest
 
 from moderation.api import Moderator
 from moderation.formats import read_threads
-from moderation.thread import Comment, Post, Thread
+from moderation.model.thread import Comment, Post, Thread
 
 POST = Post(
     title="Sourdough starter not rising",
@@ -56,7 +56,7 @@ def test_score_threads_batches_without_losing_or_reordering(moderator, small_cor
 def test_score_batch_scores_threads_and_lone_comments_as_if_apart(moderator, small_corpus):
     """The service batches checks (lone comments) of many sites with threads: none may see another."""
     from moderation.api import Incoming
-    from moderation.thread import Comment
+    from moderation.model.thread import Comment
 
     first, second = small_corpus[:2]
     lone = [Incoming(Comment(body=c.body, author=c.author), first.post) for c in second.comments[:3]]

@@ -377,14 +377,14 @@ def test_progress_on_a_terminal_is_a_tqdm_bar(capsys):
 
 
 def test_train_without_output_leaves_the_default_model_alone(runner, tmp_path, fitted_bundle, monkeypatch):
-    import moderation.model
-    import moderation.training
+    import moderation.learning.training
+    import moderation.model.pipeline
 
     default = tmp_path / "models" / "default.joblib"
     default.parent.mkdir()
     default.write_bytes(b"the shipped model")
-    monkeypatch.setattr(moderation.model, "DEFAULT_MODEL_PATH", default)
-    monkeypatch.setattr(moderation.training, "train_model", lambda threads, **kwargs: fitted_bundle)
+    monkeypatch.setattr(moderation.model.pipeline, "DEFAULT_MODEL_PATH", default)
+    monkeypatch.setattr(moderation.learning.training, "train_model", lambda threads, **kwargs: fitted_bundle)
     args = ["train", "--cv", "2", "--data", "tests/fixtures/labeled/thread.json"]
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)
     result = runner.invoke(main, args)

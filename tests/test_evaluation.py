@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from moderation.api import Moderator
 from moderation.cli.evaluation import data_options, evaluate
 from moderation.errors import DataError
-from moderation.evaluation import cross_validate, evaluate_model, json_safe
-from moderation.labeled import ColumnMapping, load_labeled
-from moderation.model import save_model
-from moderation.training import train_model
+from moderation.learning.evaluation import cross_validate, evaluate_model, json_safe
+from moderation.learning.labeled import ColumnMapping, load_labeled
+from moderation.learning.training import train_model
+from moderation.model.pipeline import save_model
 
 FIXTURES = Path(__file__).parent / "fixtures" / "labeled"
 CORPUS = FIXTURES / "tiny_corpus.csv"

@@ -13,7 +13,7 @@ from sklearn.utils.estimator_checks import (
     check_set_params,
 )
 
-from moderation.features import (
+from moderation.model.features import (
     AuthorFeatures,
     CommentItem,
     LinkFeatures,
@@ -23,7 +23,7 @@ from moderation.features import (
     ThreadContext,
     items_from_thread,
 )
-from moderation.thread import Comment, Post, Thread
+from moderation.model.thread import Comment, Post, Thread
 
 TRANSFORMERS = [
     TextNgrams(min_df=1),
@@ -168,7 +168,7 @@ def test_item_defaults_are_usable_without_thread():
 
 
 def test_mentions_link_to_the_latest_earlier_comment_by_that_name_in_one_pass(monkeypatch):
-    import moderation.thread as thread_module
+    import moderation.model.thread as thread_module
 
     comments = [Comment(body="First!", author="Dana Whit"), Comment(body="Agreed.", author="Argon")]
     comments += [Comment(body="@dana-whit: no.", author="Argon"), Comment(body="@Dana Whit, yes.", author="Dana Whit")]
@@ -211,7 +211,7 @@ def test_mentions_link_to_the_latest_earlier_comment_by_that_name_in_one_pass(mo
     ids=["keyword-anchor", "keyword-site", "signature", "own-blog", "person-name", "one-word"],
 )
 def test_author_name_repeated_as_a_keyword_phrase(author, body, author_url, expected):
-    from moderation.features import AuthorFeatures
+    from moderation.model.features import AuthorFeatures
 
     item = CommentItem(body=body, author=author, author_url=author_url)
     features = AuthorFeatures().fit([item])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from moderation.errors import DataError, InputError
-from moderation.labeled import ColumnMapping, data_files, is_grouped, label_counts, load_labeled, parse_label
+from moderation.learning.labeled import ColumnMapping, data_files, is_grouped, label_counts, load_labeled, parse_label
 
 FIXTURES = Path(__file__).parent / "fixtures" / "labeled"
 THREAD_FIXTURES = Path(__file__).parent / "fixtures" / "formats"

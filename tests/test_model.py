@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import sklearn
 
-from moderation.dataset import data_hash, load_labeled_threads, training_arrays
-from moderation.decisions import Thresholds
 from moderation.errors import ModelError, ModerationError
-from moderation.model import FORMAT_VERSION, ModelVersionWarning, card_path, file_sha256, load_model
-from moderation.training import choose_thresholds, grouped_folds, metrics, train_model
+from moderation.learning.dataset import data_hash, load_labeled_threads, training_arrays
+from moderation.learning.training import choose_thresholds, grouped_folds, metrics, train_model
+from moderation.model.decisions import Thresholds
+from moderation.model.pipeline import FORMAT_VERSION, ModelVersionWarning, card_path, file_sha256, load_model
 
 
 def test_card_carries_versions_hash_metrics_and_thresholds(fitted_bundle, small_corpus):
@@ -122,6 +122,19 @@ def test_broken_bundle_is_refused(model_path, tmp_path, change, message):
 def test_other_format_version_is_refused(model_path, tmp_path):
     with pytest.raises(ModelError, match="model format 0 is not supported"):
         load_model(_resave(model_path, tmp_path, format_version=0))
+
+
+@pytest.mark.parametrize(
+    "old_class",
+    [b"moderation.features\nTextNgrams", b"moderation.model\nModelBundle"],
+    ids=["module-gone", "module-now-a-package"],
+)
+def test_model_of_the_old_layout_says_to_retrain(tmp_path, old_class):
+    # A format-3 file names its classes by the modules' places before moderation/model/ existed.
+    path = tmp_path / "old.joblib"
+    path.write_bytes(b"\x80\x04c" + old_class + b"\n)\x81.")
+    with pytest.raises(ModelError, match=r"older release of moderation .*moderation train"):
+        load_model(_vouch(path))
 
 
 def test_other_scikit_learn_release_is_refused(model_path, tmp_path):

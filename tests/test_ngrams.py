@@ -1,4 +1,4 @@
-"""moderation.ngrams counts exactly what scikit-learn's vectorizers count, bit for bit after TF-IDF."""
+"""moderation.model.ngrams counts exactly what scikit-learn's vectorizers count, bit for bit after TF-IDF."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
-from moderation import ngrams
-from moderation.dataset import thread_files
-from moderation.features import TextNgrams, _field_text, items_from_thread
 from moderation.formats import read_threads
+from moderation.learning.dataset import thread_files
+from moderation.model import ngrams
+from moderation.model.features import TextNgrams, _field_text, items_from_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "default.joblib"

@@ -10,9 +10,9 @@ import pytest
 from matplotlib.image import imread
 
 from moderation.errors import InputError
-from moderation.evaluation import cross_validate
-from moderation.labeled import ColumnMapping, load_labeled
-from moderation.report import PLOTS, worst_mistakes, write_report
+from moderation.learning.evaluation import cross_validate
+from moderation.learning.labeled import ColumnMapping, load_labeled
+from moderation.learning.report import PLOTS, worst_mistakes, write_report
 
 CORPUS = Path(__file__).parent / "fixtures" / "labeled" / "tiny_corpus.csv"
 MAPPING = ColumnMapping(text="message", label="is_spam", author="user", group="post", id="comment_id")

@@ -8,14 +8,14 @@ from fixtures.service.service_support import BLOG, HERE, http, make_app, model_p
 
 from moderation.cli.service import keys, models, posts, retrain
 from moderation.errors import DataError, ModelError
-from moderation.retraining import (
+from moderation.learning.retraining import (
     Comparison,
     decide,
     list_models,
     split_corrections,
     use_model,
 )
-from moderation.retraining import (
+from moderation.learning.retraining import (
     retrain as run_retrain,
 )
 from moderation.service.keys import new_key
@@ -129,7 +129,7 @@ def test_retrain_promotes_registers_and_rolls_back(store, tmp_path, model_path):
 
 
 def test_retrain_without_held_out_says_so_before_training(store, tmp_path, model_path, monkeypatch):  # noqa: F811
-    import moderation.training
+    import moderation.learning.training
 
     new_key(store, BLOG)
     store.add_correction(site=BLOG, label="spam", content=SPAMMY[0])
@@ -138,7 +138,7 @@ def test_retrain_without_held_out_says_so_before_training(store, tmp_path, model
     def no_training(*args, **kwargs):
         raise AssertionError("trained although nothing could judge the candidate")
 
-    monkeypatch.setattr(moderation.training, "train_model", no_training)
+    monkeypatch.setattr(moderation.learning.training, "train_model", no_training)
     with pytest.raises(DataError, match="no held-out corrections.*1 usable"):
         run_retrain(store, tmp_path / "models", site=BLOG, base_data=[HERE], base_model=model_path)
     monkeypatch.undo()
@@ -191,7 +191,7 @@ def test_site_b_corrections_cannot_change_site_a_scores(tmp_path, model_path):  
 
 
 def test_shared_corrections_join_other_sites_retraining_only_when_opted_in(store):
-    from moderation.retraining import corrections_for
+    from moderation.learning.retraining import corrections_for
 
     new_key(store, BLOG)
     new_key(store, "https://other.example/")

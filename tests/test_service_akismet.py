@@ -151,7 +151,7 @@ def test_known_post_is_used_for_its_permalink(app, key):
 
 
 def _decision(verdict: str, score: float, *, blatant: bool = False):
-    from moderation.decisions import Decision
+    from moderation.model.decisions import Decision
 
     return Decision(position=1, comment_id="1", author="", score=score, verdict=verdict, blatant=blatant)
 

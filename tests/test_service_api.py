@@ -230,7 +230,7 @@ def test_revoked_key_is_invalid(app, key):
 
 
 def test_promoted_model_is_picked_up_without_restart(app, api, model_path, tmp_path):  # noqa: F811
-    from moderation.model import load_model, save_model
+    from moderation.model.pipeline import load_model, save_model
 
     bundle = load_model(model_path)
     bundle.card["version"] = "swapped-in"
@@ -258,7 +258,7 @@ def test_unloadable_promoted_model_keeps_the_old_one_serving(app, api, tmp_path)
 def test_no_request_fails_while_a_model_is_swapped_in(app, key, model_path, tmp_path):  # noqa: F811
     import threading
 
-    from moderation.model import load_model, save_model
+    from moderation.model.pipeline import load_model, save_model
 
     bundle = load_model(model_path)
     bundle.card["version"] = "under-load"
@@ -332,7 +332,7 @@ class _GatedModel:
         return self
 
     def score_batch(self, units):
-        from moderation.decisions import Thresholds, decision_for
+        from moderation.model.decisions import Thresholds, decision_for
 
         self.gate.wait(10)
         for unit in units:
@@ -344,10 +344,10 @@ class _GatedModel:
 def test_a_failing_job_fails_alone_and_is_logged(tmp_path, caplog):
     import threading
 
-    from moderation.decisions import Incoming
+    from moderation.model.decisions import Incoming
+    from moderation.model.thread import Comment
     from moderation.service.scoring import BatchScorer, Job
     from moderation.service.store import Store
-    from moderation.thread import Comment
 
     model = _GatedModel()
     scorer = BatchScorer(model, Store(tmp_path / "batch.db"))
@@ -510,7 +510,7 @@ def test_each_request_is_logged_in_one_line_with_site_verdict_and_ms(app, key, c
 
 
 def test_model_swap_is_logged(app, api, model_path, tmp_path, caplog):  # noqa: F811
-    from moderation.model import load_model, save_model
+    from moderation.model.pipeline import load_model, save_model
 
     bundle = load_model(model_path)
     bundle.card["version"] = "logged-swap"
@@ -532,7 +532,7 @@ def test_models_model_option_has_help_text():
 
 
 def test_site_models_are_loaded_lazily_and_the_cache_is_bounded(tmp_path, model_path):  # noqa: F811
-    from moderation.model import load_model, save_model
+    from moderation.model.pipeline import load_model, save_model
     from moderation.service.app import ModelHolder
     from moderation.service.store import Store
 

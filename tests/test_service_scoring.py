@@ -7,9 +7,9 @@ import pytest
 from fixtures.service.service_support import BLOG, http, make_app, model_path  # noqa: F401
 
 from moderation.api import Moderator
-from moderation.decisions import EMPTY_REASON
+from moderation.model.decisions import EMPTY_REASON
+from moderation.model.thread import Comment, Post, Thread
 from moderation.service.keys import new_key
-from moderation.thread import Comment, Post, Thread
 
 PERMALINK = "https://crumbnotes.example/2025/rye"
 POST = Post(

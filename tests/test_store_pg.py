@@ -404,9 +404,9 @@ def test_two_service_processes_share_one_sites_rate_limit(pg_url, service_model)
 @pytest.fixture(scope="module")
 def service_model(tmp_path_factory) -> Path:
     """The service tests' small model (trained on tests/fixtures/service), once for this module."""
-    from moderation.dataset import load_labeled_threads
-    from moderation.model import save_model
-    from moderation.training import train_model
+    from moderation.learning.dataset import load_labeled_threads
+    from moderation.learning.training import train_model
+    from moderation.model.pipeline import save_model
 
     here = Path(__file__).resolve().parent / "fixtures" / "service"
     return save_model(train_model(load_labeled_threads([here]), seed=0), tmp_path_factory.mktemp("model") / "s.joblib")
@@ -447,7 +447,7 @@ def test_three_serve_processes_share_one_database_through_a_kill_9(pg_url, tmp_p
     one limit, and both processes serve the promoted model without a restart."""
     import httpx
 
-    from moderation.model import DEFAULT_MODEL_PATH, load_model
+    from moderation.model.pipeline import DEFAULT_MODEL_PATH, load_model
     from moderation.service.keys import new_key
 
     model = service_model

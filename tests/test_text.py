@@ -8,8 +8,8 @@ import unicodedata
 import pytest
 from sklearn.base import clone
 
-from moderation.features import CommentItem, DisguiseFeatures, LinkFeatures, OfferFeatures
-from moderation.text import analyse, phone_numbers, undisguise
+from moderation.model.features import CommentItem, DisguiseFeatures, LinkFeatures, OfferFeatures
+from moderation.model.text import analyse, phone_numbers, undisguise
 
 POST = (
     "Running Postgres locally with docker compose\n\nA compose file with a named volume, a health check and "

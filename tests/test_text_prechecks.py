@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moderation import text
-from moderation.dataset import thread_files
 from moderation.formats import read_threads
+from moderation.learning.dataset import thread_files
+from moderation.model import text
 
 ROOT = Path(__file__).resolve().parent.parent
 

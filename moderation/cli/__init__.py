@@ -180,9 +180,9 @@ def train(labeled_data: LabeledData, sources: str | None, output: Path | None, s
 
     With no options it rebuilds the shipped model from every source present (README, "The shipped model").
     """
-    from ..model import DEFAULT_MODEL_PATH, card_path, save_model
-    from ..sources import TRAINING_SOURCES, datasets_dir, training_data
-    from ..training import train_model
+    from ..learning.sources import TRAINING_SOURCES, datasets_dir, training_data
+    from ..learning.training import train_model
+    from ..model.pipeline import DEFAULT_MODEL_PATH, card_path, save_model
 
     if sources is None:
         names = () if labeled_data.paths else TRAINING_SOURCES
@@ -194,7 +194,7 @@ def train(labeled_data: LabeledData, sources: str | None, output: Path | None, s
     for name in missing:
         click.echo(f"warning: source {name} is absent (not under {datasets_dir()}); training without it", err=True)
     if labeled_data.paths:
-        from ..dataset import data_hash
+        from ..learning.dataset import data_hash
 
         own = labeled_data.load()
         provenance["data"] = {
@@ -253,7 +253,7 @@ def new_model_path(default: Path, version: str) -> Path:
 @reports_errors
 def card(model_path: Path | None) -> None:
     """Print the model card: version, training data hash, metrics and thresholds."""
-    from ..model import load_model
+    from ..model.pipeline import load_model
 
     click.echo(json.dumps(load_model(model_path).card, indent=2, sort_keys=True))
 

@@ -22,10 +22,10 @@ class LabeledData:
     """What the data options asked for: the files and how to read their columns."""
 
     paths: tuple[Path, ...]
-    mapping: object  # moderation.labeled.ColumnMapping; imported lazily to keep `--help` fast
+    mapping: object  # moderation.learning.labeled.ColumnMapping; imported lazily to keep `--help` fast
 
     def load(self):
-        from ..labeled import load_labeled
+        from ..learning.labeled import load_labeled
 
         return load_labeled(list(self.paths) or None, self.mapping)
 
@@ -49,7 +49,7 @@ def data_options(required: bool = False):
     def decorate(function):
         @functools.wraps(function)
         def wrapper(*args, **kwargs):
-            from ..labeled import ColumnMapping
+            from ..learning.labeled import ColumnMapping
 
             values = {name: kwargs.pop(name) for name in _DATA_OPTION_NAMES}
             mapping = ColumnMapping(
@@ -180,8 +180,8 @@ def evaluate(
 ) -> None:
     """Measure a model on labeled data, or cross-validate a fresh one with --cv K."""
     from ..api import Moderator
-    from ..evaluation import cross_validate, evaluate_model, json_safe
-    from ..labeled import is_grouped
+    from ..learning.evaluation import cross_validate, evaluate_model, json_safe
+    from ..learning.labeled import is_grouped
 
     if cv is not None and model_path is not None:
         raise click.UsageError("--cv trains fresh models; it cannot be combined with --model")
@@ -195,7 +195,7 @@ def evaluate(
         with Progress("cross-validating", cv, unit="folds") as progress:
             evaluation = cross_validate(threads, cv=cv, seed=seed, grouped=is_grouped(threads), progress=progress.to)
     if report_dir is not None:
-        from ..report import write_report
+        from ..learning.report import write_report
 
         path = write_report(evaluation, report_dir, fmt=report_format)
         click.echo(f"report written to {path}", err=True)

@@ -298,7 +298,7 @@ def keys_share(site: str, share: bool, db: Path | None) -> None:
 @reports_errors
 def retrain(db, site, extra_data, base_data, model_path, seed, no_promote, force) -> None:
     """Train on the shipped data plus stored corrections; promote the candidate if it is not worse."""
-    from ..retraining import retrain as run
+    from ..learning.retraining import retrain as run
 
     store = _open_store(db)
     result = run(
@@ -341,7 +341,7 @@ def models(ctx: click.Context, db, model_path) -> None:
     ctx.obj["db"] = db
     if ctx.invoked_subcommand is not None:
         return
-    from ..retraining import list_models
+    from ..learning.retraining import list_models
 
     store = _open_store(db)
     records, serving = list_models(store, model_path)
@@ -374,7 +374,7 @@ def models(ctx: click.Context, db, model_path) -> None:
 @reports_errors
 def models_use(ctx: click.Context, version: str, site, db) -> None:
     """Serve VERSION from now on; running services switch on their next request."""
-    from ..retraining import use_model
+    from ..learning.retraining import use_model
 
     record = use_model(_open_store(db or ctx.obj.get("db")), version, site)
     click.echo(

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ..errors import InputError
-from ..thread import Thread
+from ..model.thread import Thread
 from .source import atomic_write, check_file, head_bytes, looks_binary
 
 # name -> module, or "module:attribute" for one of several formats a module serves (each such attribute

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..errors import ParseError
-from ..thread import Comment, Post, Thread
+from ..model.thread import Comment, Post, Thread
 from . import xmlsafe
 from .html import markup_to_text
 from .source import report_problem

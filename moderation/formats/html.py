@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..errors import InputError, NoCommentsError, ParseError
-from ..thread import COMMENT_TYPES, Comment, Post, Thread, comment_type
+from ..model.thread import COMMENT_TYPES, Comment, Post, Thread, comment_type
 from .source import read_page_bytes
 
 _BLOCK = {

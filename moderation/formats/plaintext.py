@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..errors import NoCommentsError
-from ..thread import Comment, Post, Thread
+from ..model.thread import Comment, Post, Thread
 from .source import read_text
 
 NAME = "text"

@@ -30,7 +30,7 @@ from types import SimpleNamespace
 from typing import Any, TextIO
 
 from ..errors import InputError, ParseError
-from ..thread import LABELS, Comment, Post, Thread, comment_type
+from ..model.thread import LABELS, Comment, Post, Thread, comment_type
 from .source import check_text_file, read_text, report_problem
 
 COMMENT_KEYS = ("id", "author", "author_url", "author_email", "body", "parent", "label")

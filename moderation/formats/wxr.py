@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..errors import ParseError
-from ..thread import COMMENT_TYPES, Comment, Post, Thread, comment_type
+from ..model.thread import COMMENT_TYPES, Comment, Post, Thread, comment_type
 from . import xmlsafe
 from .html import markup_to_text
 from .source import report_problem

@@ -15,8 +15,8 @@ import codecs
 import urllib.parse
 from dataclasses import dataclass, field
 
-from ..decisions import Decision
-from ..thread import Comment, comment_type
+from ..model.decisions import Decision
+from ..model.thread import Comment, comment_type
 
 SUBMIT_THANKS = "Thanks for making the web a better place."
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..decisions import Decision, Incoming
 from ..errors import ModelError, ModerationError
-from ..thread import Comment, Post, Thread, comment_type
+from ..model.decisions import Decision, Incoming
+from ..model.thread import Comment, Post, Thread, comment_type
 from . import akismet
 from .keys import site_for_key
 from .scoring import BatchScorer, Job
@@ -742,7 +742,7 @@ def create_app(
 ) -> ServiceApp:
     """Open the store, register the base model (so `models use` can roll back to it), load the active
     model (failing fast with ModelError) and build the app: what `serve` runs and what the tests drive."""
-    from ..retraining import register_base_model
+    from ..learning.retraining import register_base_model
     from .store_pg import open_store
 
     store = open_store(db_path)  # a postgresql:// URL, or the SQLite file

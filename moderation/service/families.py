@@ -2,7 +2,7 @@
 
 The queue page filters by family ("show me what was held for links"), as moderators of other filters ask
 for ("filter the spam folder by reason"). A reason is matched against the phrase templates the model's
-explanations are written from (``moderation.explain``), so a new phrase there joins its family here
+explanations are written from (``moderation.model.explain``), so a new phrase there joins its family here
 without a second list to keep in step; a reason no template matches (Akismet's test values, the
 honeypot) is "other".
 
@@ -51,7 +51,7 @@ def _pattern(template: str) -> str:
 
 
 def _build() -> list[tuple[re.Pattern, str]]:
-    from ..explain import _BLOCKS, _PHRASES
+    from ..model.explain import _BLOCKS, _PHRASES
 
     rules = []
     for key, template in _PHRASES.items():

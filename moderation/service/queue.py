@@ -433,7 +433,7 @@ class QueuePages:
         threading.Thread(target=self._run_retrain, args=(site, state), daemon=True, name="queue-retrain").start()
 
     def _run_retrain(self, site: str, state: RetrainState) -> None:
-        from ..retraining import retrain
+        from ..learning.retraining import retrain
 
         models_dir = self.options.models_dir or self.store.path.resolve().parent / "models"
         try:
@@ -457,7 +457,7 @@ class QueuePages:
             state.state, state.message, state.result, state.finished = outcome, message, result, time.time()
 
     def models(self, environ: dict, method: str) -> tuple[int, bytes, list]:
-        from ..retraining import list_models, use_model
+        from ..learning.retraining import list_models, use_model
 
         session = self.require(environ)
         if session is None:

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..decisions import Incoming
 from ..errors import InputError, ModelError
-from ..thread import Comment, Post
+from ..model.decisions import Incoming
+from ..model.thread import Comment, Post
 from .store import Store
 
 BATCH = 256

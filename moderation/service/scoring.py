@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..decisions import Decision, Incoming
-from ..thread import Comment, Thread
+from ..model.decisions import Decision, Incoming
+from ..model.thread import Comment, Thread
 from .store import Store
 
 log = logging.getLogger("moderation.service")

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError, ModerationError
-from .features import CommentItem, items_from_thread
-from .formats import read_threads
-from .thread import LABELS, Thread
+from ..errors import DataError, ModerationError
+from ..formats import read_threads
+from ..model.features import CommentItem, items_from_thread
+from ..model.thread import LABELS, Thread
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "threads"
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "threads"
 
 
 def thread_files(paths: Iterable[str | Path]) -> list[Path]:

@@ -23,9 +23,9 @@ from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from .errors import InputError
+from ..errors import InputError
+from ..formats.source import atomic_write
 from .evaluation import Evaluation
-from .formats.source import atomic_write
 
 PLOTS = ("pr_curve.png", "roc_curve.png", "score_hist.png", "calibration.png")
 REPORT_FORMATS = ("html", "md")

@@ -36,9 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError, ModelError
-from .service.store import Correction, ModelRecord, Store
-from .thread import Comment, Post, Thread, comment_type
+from ..errors import DataError, ModelError
+from ..model.thread import Comment, Post, Thread, comment_type
+from ..service.store import Correction, ModelRecord, Store
 
 HOLDOUT_EVERY = 5
 
@@ -176,7 +176,7 @@ def decide(candidate: Comparison | None, current: Comparison | None, *, force: b
 
 def register_base_model(store: Store, path: str | Path | None = None) -> str | None:
     """Put the shipped (or --model) model in the registry so that `models use` can roll back to it."""
-    from .model import DEFAULT_MODEL_PATH, card_path
+    from ..model.pipeline import DEFAULT_MODEL_PATH, card_path
 
     path = Path(path) if path is not None else DEFAULT_MODEL_PATH
     card_file = card_path(path)
@@ -235,10 +235,10 @@ def retrain(
     holdout_every: int = HOLDOUT_EVERY,
     progress: Callable[[str], None] | None = None,
 ) -> RetrainResult:
-    from .api import Moderator
+    from ..api import Moderator
+    from ..model.pipeline import save_model
+    from ..service.keys import resolve_site
     from .dataset import load_labeled_threads
-    from .model import save_model
-    from .service.keys import resolve_site
     from .sources import training_data
     from .training import train_model
 
@@ -340,8 +340,8 @@ def use_model(store: Store, version: str, site: str | None = None) -> ModelRecor
     Without ``site`` it is activated for the site it was trained for (the shared pointer for the base
     and shared models). With ``site``, a shared version can be made that site's model (a site's rollback
     to the base); a version trained for another site cannot, since it learned that site's corrections."""
-    from .model import load_model
-    from .service.keys import resolve_site
+    from ..model.pipeline import load_model
+    from ..service.keys import resolve_site
 
     record = store.get_model(version)
     if record is None:

@@ -21,13 +21,13 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+from ..errors import DataError
+from ..model.decisions import Thresholds
+from ..model.features import CommentItem
+from ..model.pipeline import FORMAT_VERSION, ModelBundle, build_pipeline, linear_model
+from ..model.thread import Thread
 from .dataset import data_hash, training_arrays
-from .decisions import Thresholds
-from .errors import DataError
-from .features import CommentItem
-from .model import FORMAT_VERSION, ModelBundle, build_pipeline, linear_model
 from .sources import source_of
-from .thread import Thread
 
 # Share of legitimate comments we accept to hold for a moderator, and (far fewer) to mark as spam.
 # A blog owner reads held comments; a comment marked spam is, in practice, never seen again.

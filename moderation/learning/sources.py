@@ -25,11 +25,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import DataError
+from ..model.thread import Comment, Post, Thread
 from .dataset import DEFAULT_DATA_DIR, data_hash, load_labeled_threads
-from .errors import DataError
-from .thread import Comment, Post, Thread
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRAINING_SOURCES = ("blog", "youtube", "sms")
 TEST_ONLY_SOURCES = ("tubespam_pilot",)
 ALL_SOURCES = TRAINING_SOURCES + TEST_ONLY_SOURCES

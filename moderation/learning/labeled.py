@@ -21,10 +21,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import DataError
+from ..formats.source import read_text
+from ..model.thread import Comment, Post, Thread
 from .dataset import DEFAULT_DATA_DIR, load_labeled_threads
-from .errors import DataError
-from .formats.source import read_text
-from .thread import Comment, Post, Thread
 
 # Label spellings accepted without any option, compared case-insensitively after stripping. They cover
 # the public corpora we know: YouTube Spam Collection (CLASS 1/0), SMS Spam Collection (spam/ham), and

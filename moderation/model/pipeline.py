@@ -21,8 +21,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import MaxAbsScaler
 
+from ..errors import ModelError
 from .decisions import Thresholds
-from .errors import ModelError
 from .features import (
     AuthorFeatures,
     DisguiseFeatures,
@@ -37,8 +37,9 @@ from .features import (
 # Bump when the bundle's layout or the features' meaning changes: old files are then refused.
 # 3: text normalised before every feature (look-alikes, invisible characters); link, contact, money,
 # keyword and obfuscation signals; trained on several sources; the model file's hash in its card.
-FORMAT_VERSION = 3
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# 4: the pickled classes moved to moderation.model.* (the layout by concern, issue 10).
+FORMAT_VERSION = 4
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL_PATH = PROJECT_ROOT / "models" / "default.joblib"
 
 
@@ -135,7 +136,7 @@ def card_path(model_path: str | Path) -> Path:
 
 def save_model(bundle: ModelBundle, path: str | Path) -> Path:
     """Write the model and its card, each atomically, so a reader never sees half a model."""
-    from .formats.source import atomic_write
+    from ..formats.source import atomic_write
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -206,6 +207,15 @@ def load_model(path: str | Path | None = None) -> ModelBundle:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             payload = joblib.load(path)
+    except (ModuleNotFoundError, AttributeError) as exc:
+        if "moderation" in str(exc):
+            # Files of format 3 and older name their classes by the modules' places before the
+            # layout by concern (moderation.features, moderation.model): unpickling cannot find them.
+            raise ModelError(
+                f"{path}: saved by an older release of moderation (format 3 or earlier); retrain it "
+                "with `moderation train`"
+            ) from None
+        raise ModelError(f"{path}: not a readable model file ({type(exc).__name__})") from None
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not a usable model"
         raise ModelError(f"{path}: not a readable model file ({type(exc).__name__})") from None
     if not isinstance(payload, dict) or "bundle" not in payload:

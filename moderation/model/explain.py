@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.pipeline import Pipeline
 
-from .model import linear_model
+from .pipeline import linear_model
 
 # For each signal feature, the phrase for its presence. Every signal is zero or positive and scaled
 # without centring, so a feature contributes to a score only when present, and its phrase needs no

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .api import Moderator
+from ..api import Moderator
+from ..errors import DataError
+from ..model.decisions import Decision, Thresholds
+from ..model.features import CommentItem
+from ..model.pipeline import ModelBundle, build_pipeline
+from ..model.thread import Comment, Thread
 from .dataset import training_arrays
-from .decisions import Decision, Thresholds
-from .errors import DataError
-from .features import CommentItem
-from .model import ModelBundle, build_pipeline
-from .thread import Comment, Thread
 from .training import choose_thresholds, cross_validated_scores, grouped_folds, metrics
 
 # Scoring is done in slices of this many comments so a progress bar moves on large files; the

@@ -1,0 +1,3 @@
+"""Learning from labeled comments: reading them (labeled.py, dataset.py, sources.py), training with
+grouped cross-validation (training.py), measuring a model (evaluation.py, report.py) and retraining on
+a site's corrections (retraining.py). Scoring never imports this package."""
