@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from urllib.parse import urlsplit
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from .stopwords import ENGLISH_STOP_WORDS
 
 # Comments longer than this are analysed as their first 24 KB and last 8 KB of characters. Real
 # readers' comments are a few hundred characters; the longest in our data and the public corpora
