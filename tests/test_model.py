@@ -177,7 +177,28 @@ def test_thresholds_keep_the_legitimate_share_held_small():
     figures = metrics(y, scores, thresholds)
     assert figures["blocked_legit"] <= 0.005
     assert figures["held_legit"] <= 0.03
-    assert 0.5 <= thresholds.spam <= 0.95 and 0.3 <= thresholds.hold <= thresholds.spam
+    assert 0.7 <= thresholds.spam <= 0.95 and 0.3 <= thresholds.hold <= thresholds.spam
+
+
+def test_spam_threshold_holds_for_each_source_not_only_overall():
+    # One source's readers score higher than the rest (YouTube's did): a threshold pooled over all
+    # sources would block 3% of them; chosen per source, no more than the rate of any source.
+    rng = np.random.default_rng(1)
+    y = np.array([0] * 4000 + [1] * 500 + [0] * 400 + [1] * 400)
+    sources = np.array(["blog"] * 4500 + ["youtube"] * 800, dtype=object)
+    scores = np.concatenate([rng.beta(1, 30, 4000), rng.beta(12, 1, 500), rng.beta(2, 3, 400), rng.beta(12, 1, 400)])
+    pooled = choose_thresholds(y, scores)
+    per_source = choose_thresholds(y, scores, sources)
+    youtube_ham = scores[(sources == "youtube") & (y == 0)]
+    assert (youtube_ham >= pooled.spam).mean() > 0.005
+    assert (youtube_ham >= per_source.spam).mean() <= 0.005
+    assert per_source.spam > pooled.spam
+
+
+def test_a_clean_validation_set_cannot_pull_the_spam_threshold_below_its_floor():
+    y = np.array([0] * 500 + [1] * 500)
+    scores = np.concatenate([np.full(500, 0.01), np.full(500, 0.99)])
+    assert choose_thresholds(y, scores) == Thresholds(hold=0.3, spam=0.7)
 
 
 @pytest.mark.parametrize(
