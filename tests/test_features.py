@@ -217,3 +217,16 @@ def test_author_name_repeated_as_a_keyword_phrase(author, body, author_url, expe
     features = AuthorFeatures().fit([item])
     values = dict(zip(features.get_feature_names_out(), features.transform([item])[0], strict=True))
     assert values["author:name_in_text"] == pytest.approx(expected)
+
+
+STATELESS = [LinkFeatures(), AuthorFeatures(), ShapeFeatures(), ThreadContext()]
+
+
+@pytest.mark.parametrize("transformer", STATELESS, ids=["link", "author", "shape", "context"])
+def test_stateless_transformers_declare_that_they_need_no_fit(transformer, items):
+    from sklearn.utils.validation import check_is_fitted
+
+    assert transformer.__sklearn_tags__().requires_fit is False
+    check_is_fitted(transformer)  # no NotFittedError: there is nothing to learn
+    unfitted = clone(transformer).transform(items)
+    np.testing.assert_array_equal(unfitted, clone(transformer).fit(items).transform(items))

@@ -223,6 +223,8 @@ def test_shipped_model_blocks_match_on_every_comment(shipped, all_items):
 
 def test_shipped_model_scores_are_unchanged(shipped, all_items, monkeypatch):
     ours = shipped.predict_proba(all_items)
+    # Without the vocabulary-and-idf form and without the counter: every vectorizer's own transform.
+    monkeypatch.setattr(ngrams, "tfidf_for", lambda vectorizer: None)
     monkeypatch.setattr(ngrams, "counter_for", lambda vectorizer: None)
     np.testing.assert_array_equal(ours, shipped.predict_proba(all_items))
 
@@ -237,3 +239,62 @@ def test_output_follows_scikit_learns_sparse_interface(kind):
             actual = ngrams.transform(vectorizer, FIT_TEXTS[:5])
         assert sp.issparse(actual)
         assert_identical(expected, actual)
+
+
+# --------------------------------------------------------------------------------------------------
+# The vocabulary-and-idf form (ngrams.Tfidf): what scoring from a parameter file uses, no scikit-learn.
+
+TFIDF_FORMS = {
+    **{name: CONFIGS[name] for name in ("word-ours", "word-default", "word-bigrams-only", "char_wb-ours", "char")},
+    "char_wb-short-words": CONFIGS["char_wb-short-words"],
+    "split-sublinear": dict(analyzer=str.split, sublinear_tf=True),
+    "char_wb-no-norm": dict(analyzer="char_wb", ngram_range=(2, 4), lowercase=False, norm=None),
+}
+
+
+@pytest.fixture(scope="module", params=list(TFIDF_FORMS), ids=list(TFIDF_FORMS))
+def tfidf_vectorizer(request):
+    return TfidfVectorizer(**TFIDF_FORMS[request.param]).fit(FIT_TEXTS)
+
+
+@pytest.mark.parametrize("counting", ["numpy", "python"])
+def test_vocabulary_and_idf_form_is_the_vectorizers_bit_for_bit(tfidf_vectorizer, counting):
+    form = ngrams.Tfidf.from_vectorizer(tfidf_vectorizer)
+    assert form is not None
+    if counting == "python":
+        form._counter = ngrams._UNSUPPORTED  # as for a vocabulary whose alphabet does not pack
+    else:
+        assert form.counter() is not None
+    texts = _random_texts(random.Random(4), 200) + ["", " ", "ab xyz " * 40, "\ud800\udfff", "e\u0301" * 9]
+    expected = tfidf_vectorizer.transform(texts)
+    actual = form.transform(texts)
+    np.testing.assert_array_equal(actual.indptr, expected.indptr)
+    np.testing.assert_array_equal(actual.indices, expected.indices)
+    np.testing.assert_array_equal(actual.data, expected.data)  # exact: no tolerance
+
+
+def test_vocabulary_and_idf_form_survives_pickling_without_its_tables(tfidf_vectorizer):
+    form = ngrams.Tfidf.from_vectorizer(tfidf_vectorizer)
+    before = form.transform(FIT_TEXTS[:30])
+    again = pickle.loads(pickle.dumps(form))
+    assert again._counter is None and again._vocabulary is None
+    np.testing.assert_array_equal(again.transform(FIT_TEXTS[:30]).toarray(), before.toarray())
+
+
+@pytest.mark.parametrize(
+    "params",
+    [CONFIGS[name] for name in ("word-stop-words", "word-accents", "char-preprocessor", "char_wb-binary-max-features")]
+    + [dict(analyzer="word", use_idf=False), dict(analyzer="char", norm="l1"), dict(analyzer=str.lower)],
+    ids=["stop-words", "accents", "preprocessor", "binary", "no-idf", "l1", "other-callable"],
+)
+def test_settings_the_form_does_not_reproduce_give_none(params):
+    assert ngrams.Tfidf.from_vectorizer(TfidfVectorizer(**params).fit(FIT_TEXTS)) is None
+
+
+def test_large_alphabet_form_counts_in_python():
+    rng = random.Random(3)
+    texts = ["".join(chr(0x4E00 + rng.randrange(6000)) for _ in range(30)) for _ in range(300)]
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 5)).fit(texts)
+    form = ngrams.Tfidf.from_vectorizer(vectorizer)
+    assert form.counter() is None
+    np.testing.assert_array_equal(form.transform(texts[:20]).toarray(), vectorizer.transform(texts[:20]).toarray())

@@ -1,114 +1,43 @@
-"""The feature pipeline: what the classifier knows about a comment, each feature with a readable name.
+"""The feature pipeline's scikit-learn transformers: what the classifier knows about a comment, each
+feature with a readable name.
 
-The pipeline's input is a list of ``CommentItem``: one comment together with the post it sits under
-and the rest of its thread. ``items_from_thread`` builds them; every transformer here reads the fields
-it needs and returns a numeric matrix whose columns ``get_feature_names_out`` names (``link:count``,
-``post:similarity``, ``word:bookmarking``) so that ``explain`` can turn a score into reasons. The text
-itself is read once per distinct comment by ``text.analyse``, which every block shares.
+The pipeline's input is a list of ``CommentItem`` (items.py): one comment together with the post it
+sits under and the rest of its thread. Every transformer here reads the fields it needs and returns a
+numeric matrix whose columns ``get_feature_names_out`` names (``link:count``, ``post:similarity``,
+``word:bookmarking``) so that ``explain`` can turn a score into reasons. The computing is in
+signals.py and ngrams.py, without scikit-learn, so that scoring from a parameter file runs the same
+code (scoring.py); these classes add fitting and scikit-learn's estimator API, and are what the saved
+pipeline pickles.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
-from . import ngrams
-from .text import Analysis, analyse, host_of
-from .thread import LINKBACK_TYPES, Comment, Post, Thread, mentioned_name
+from . import ngrams, signals
+from .items import CommentItem, field_text, item_for_comment, items_from_thread
+from .text import analyse
 
-
-@dataclass(frozen=True)
-class CommentItem:
-    """One comment with the context the features need; the unit the pipeline scores.
-
-    ``thread_bodies`` and ``thread_authors`` are shared, not copied, by all items of a thread, and
-    ``index`` is this comment's place in them (-1 for a comment scored beside a thread it is not in
-    yet): a 10,000-comment thread costs one tuple, not 10,000.
-    """
-
-    body: str
-    author: str = ""
-    author_url: str = ""
-    author_email: str = ""
-    type: str = "comment"
-    post_text: str = ""
-    post_author: str = ""
-    thread_bodies: tuple[str, ...] = ()
-    thread_authors: tuple[str, ...] = ()
-    index: int = -1
-    parent_body: str | None = None
-    post_url: str = ""
-
-
-def items_from_thread(thread: Thread) -> list[CommentItem]:
-    post_text = thread.post.text
-    bodies = tuple(c.body for c in thread.comments)
-    authors = tuple(c.author for c in thread.comments)
-    by_id = thread.by_id()
-    items = []
-    for index, comment in enumerate(thread.comments):
-        parent = by_id.get(comment.parent) if comment.parent is not None else None
-        items.append(
-            CommentItem(
-                body=comment.body,
-                author=comment.author,
-                author_url=comment.author_url,
-                author_email=comment.author_email,
-                type=comment.type,
-                post_text=post_text,
-                post_author=thread.post.author,
-                thread_bodies=bodies,
-                thread_authors=authors,
-                index=index,
-                parent_body=parent.body if parent is not None else None,
-                post_url=thread.post.url,
-            )
-        )
-    return items
-
-
-def item_for_comment(comment: Comment, post: Post | None = None, thread: Thread | None = None) -> CommentItem:
-    """The item for one comment scored on its own (API, HTTP service), with whatever context is known."""
-    post = post if post is not None else (thread.post if thread is not None else Post())
-    comments = [c for c in thread.comments if c is not comment] if thread is not None else []
-    parent = next((c for c in comments if comment.parent is not None and c.id == comment.parent), None)
-    return CommentItem(
-        body=comment.body,
-        author=comment.author,
-        author_url=comment.author_url,
-        author_email=comment.author_email,
-        type=comment.type,
-        post_text=post.text,
-        post_author=post.author,
-        thread_bodies=tuple(c.body for c in comments),
-        thread_authors=tuple(c.author for c in comments),
-        index=-1,
-        parent_body=parent.body if parent is not None else None,
-        post_url=post.url,
-    )
-
-
-def _field_text(item: CommentItem, field: str) -> str:
-    if field == "body":
-        return analyse(item.body).normalised
-    if field == "author":
-        site = host_of(item.author_url) or ""
-        site += " " + (item.author_url.split("/", 3)[3] if item.author_url.count("/") >= 3 else "")
-        site = re.sub(r"[./_\-?=&#%]+", " ", site.lower()[:300])
-        return f"{item.author.lower()[:200]} {' '.join('site_' + w for w in site.split() if w)}"
-    raise ValueError(f"unknown field {field!r}")
-
-
-# --------------------------------------------------------------------------------------------------
-# Transformers.
+# Re-exported: callers built items from here before items.py existed.
+__all__ = [
+    "AuthorFeatures",
+    "CommentItem",
+    "DisguiseFeatures",
+    "LinkFeatures",
+    "OfferFeatures",
+    "PostRelatedness",
+    "ShapeFeatures",
+    "TextNgrams",
+    "ThreadContext",
+    "item_for_comment",
+    "items_from_thread",
+]
+_field_text = field_text
 
 
 class _ItemTransformer(TransformerMixin, BaseEstimator):
@@ -131,26 +60,27 @@ class _ItemTransformer(TransformerMixin, BaseEstimator):
 
 
 class _RowFeatures(_ItemTransformer):
-    """A stateless block of named signals computed one comment at a time by ``_row``."""
+    """A stateless block of named signals (``_SIGNALS``, a class of signals.py): nothing to fit."""
 
-    _NAMES: tuple[str, ...] = ()
+    _SIGNALS: type = signals.RowSignals
 
     def fit(self, X, y=None):
         self._check_items(X)
         return self
 
     def transform(self, X):
-        items = self._check_items(X)
-        out = np.zeros((len(items), len(self._NAMES)))
-        for row, item in enumerate(items):
-            out[row] = self._row(item, analyse(item.body))
-        return out
-
-    def _row(self, item: CommentItem, text: Analysis) -> tuple[float, ...]:
-        raise NotImplementedError
+        return self._SIGNALS().rows(self._check_items(X))
 
     def get_feature_names_out(self, input_features=None):
-        return np.asarray(self._NAMES, dtype=object)
+        return np.asarray(self._SIGNALS.NAMES, dtype=object)
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        return tags
 
 
 class TextNgrams(_ItemTransformer):
@@ -194,7 +124,7 @@ class TextNgrams(_ItemTransformer):
 
     def fit(self, X, y=None):
         items = self._check_items(X)
-        texts = [_field_text(item, self.field) for item in items]
+        texts = [field_text(item, self.field) for item in items]
         self.vectorizer_ = self._vectorizer()
         try:
             self.vectorizer_.fit(texts)
@@ -212,9 +142,14 @@ class TextNgrams(_ItemTransformer):
     def transform(self, X):
         check_is_fitted(self, "vectorizer_")
         items = self._check_items(X)
-        # The same matrix as self.vectorizer_.transform, counted over the whole batch with numpy:
-        # 4.8x faster for the character block and 2.4x for the word block on blog comments (ngrams.py).
-        return ngrams.transform(self.vectorizer_, [_field_text(item, self.field) for item in items])
+        texts = [field_text(item, self.field) for item in items]
+        # The vocabulary-and-idf form scoring uses (ngrams.Tfidf): the same matrix as
+        # self.vectorizer_.transform, bit for bit, counted over the whole batch with numpy (4.8x faster
+        # for the character block and 2.4x for the word block on blog comments).
+        form = ngrams.tfidf_for(self.vectorizer_)
+        if form is None:
+            return ngrams.transform(self.vectorizer_, texts)
+        return ngrams._align_api_if_sparse(form.transform(texts))
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "vectorizer_")
@@ -223,34 +158,17 @@ class TextNgrams(_ItemTransformer):
         )
 
 
-# A comment is compared with at most this many neighbours on each side in its thread. Every pair in
-# a 16,000-comment thread took 80 s and 8.7 GB (issue 9); copies and near-copies of a comment sit
-# close to it in the thread, and the window keeps the cost linear in the thread's length.
-NEIGHBOURS = 64
-
-
 class PostRelatedness(_ItemTransformer):
-    """How much a comment is about the post and the thread it sits under.
+    """How much a comment is about the post and the thread it sits under (``signals.PostSignals``).
 
-    The bookmarking comment on the seed thread shares no subject word with a post about Russia and
-    Syria, while even "Thanks, Putin." shares one. Similarity is measured on content-word stems with
-    IDF learned from the training posts and comments, so that words every blog uses count for little.
+    Fitting learns the IDF of content-word stems over the training posts and comments, so that words
+    every blog uses count for little.
     """
+
+    _NAMES = signals.PostSignals.NAMES
 
     def __init__(self, *, shingle_size=5):
         self.shingle_size = shingle_size
-
-    _NAMES = (
-        "post:available",
-        "post:similarity",
-        "post:shared_words",
-        "post:unshared_words",
-        "post:copied",
-        "thread:similarity",
-        "thread:shared_words",
-        "thread:copied",
-        "post:off_topic",
-    )
 
     def fit(self, X, y=None):
         items = self._check_items(X)
@@ -262,387 +180,48 @@ class PostRelatedness(_ItemTransformer):
         )
         return self
 
-    def _shingles(self, text: Analysis) -> frozenset:
-        words = text.words
-        size = int(self.shingle_size)
-        return frozenset(hash(words[i : i + size]) for i in range(len(words) - size + 1))
-
     def transform(self, X):
         check_is_fitted(self, "idf_")
         items = self._check_items(X)
-        out = np.zeros((len(items), len(self._NAMES)))
-        texts: dict[str, int] = {}
-        seen_threads: set[int] = set()
-        for item in items:
-            texts.setdefault(item.post_text, len(texts))
-            texts.setdefault(item.body, len(texts))
-            # Items of a thread share its tuple of bodies: walk it once per thread, not once per item
-            # (that was quadratic in the thread's length).
-            if id(item.thread_bodies) not in seen_threads:
-                seen_threads.add(id(item.thread_bodies))
-                for other in item.thread_bodies:
-                    texts.setdefault(other, len(texts))
-        ordered = list(texts)
-        analysed = [analyse(text) for text in ordered]
-        stems = [a.stems for a in analysed]
-        shingles = [self._shingles(a) for a in analysed]
-        vectors = self.idf_.transform([" ".join(sorted(s)) for s in stems])
-        threads: dict[int, _ThreadCounts] = {}
-        nearest = self._nearest_neighbour_similarity(items, texts, vectors)
-        mine = np.fromiter((texts[item.body] for item in items), dtype=np.int64, count=len(items))
-        posts = np.fromiter((texts[item.post_text] for item in items), dtype=np.int64, count=len(items))
-        # One sparse product for every item's similarity to its post, not one per item.
-        post_similarity = np.asarray(vectors[mine].multiply(vectors[posts]).sum(axis=1)).ravel()
-        for row, item in enumerate(items):
-            has_post = bool(item.post_text.strip())
-            out[row, 0] = float(has_post)
-            me = mine[row]
-            unique = stems[me]
-            if not unique:
-                # An empty or link-only comment: nothing to relate. Leave it at 0, "not about anything".
-                continue
-            post = posts[row]
-            key = id(item.thread_bodies)
-            if key not in threads:
-                threads[key] = _ThreadCounts([texts[b] for b in item.thread_bodies], stems, shingles)
-            counts = threads[key]
-            own = 1 if item.index >= 0 else 0
-            context_words = {w for w in unique if counts.words[w] > own}
-            if has_post:
-                out[row, 1] = float(post_similarity[row])
-                out[row, 2] = len(unique & stems[post]) / len(unique)
-                out[row, 4] = _copied(shingles[me], shingles[post])
-            if has_post or len(item.thread_bodies) > own:
-                # Only with something to compare against: a comment scored alone (no post, no thread)
-                # is not "off topic", its topic is unknown.
-                foreign = unique - stems[post] - context_words
-                out[row, 3] = math.log1p(len(foreign))
-                # The share of its subject words that neither the post nor the thread uses: 1.0 for the
-                # bookmarking comment, which talks about "web site" and "articles" under a post on Syria.
-                # Scaled down below 8 subject words: "Thanks, great tutorial" has two words the post
-                # lacks and scored 0.70 under a tutorial (issue 8); a short reply says too little to be
-                # called off topic.
-                out[row, 8] = len(foreign) / len(unique) * min(1.0, len(unique) / 8)
-            if len(item.thread_bodies) > own:
-                out[row, 5] = nearest[row]
-                out[row, 6] = len(context_words | (unique & stems[post])) / len(unique)
-                out[row, 7] = counts.copied_share(shingles[me], own)
-        return out
-
-    @staticmethod
-    def _nearest_neighbour_similarity(items, texts, vectors, window: int = NEIGHBOURS, chunk: int = 256) -> np.ndarray:
-        """For each item, its highest similarity to one of the ``window`` comments on each side of it.
-
-        A comment scored beside a thread it is not in (index -1) is compared with the thread's last
-        ``2 * window`` comments, the ones it would follow. Items of a thread are taken in blocks of
-        ``chunk`` consecutive positions, each compared with its block widened by the window on each
-        side: one dense product of at most chunk x (chunk + 2 * window) per block.
-        """
-        best = np.zeros(len(items))
-        by_thread: dict[int, list[int]] = {}
-        for row, item in enumerate(items):
-            by_thread.setdefault(id(item.thread_bodies), []).append(row)
-        for rows in by_thread.values():
-            bodies = items[rows[0]].thread_bodies
-            if not bodies:
-                continue
-            size = len(bodies)
-            columns = np.fromiter((texts[b] for b in bodies), dtype=np.int64, count=size)
-            others = vectors[columns].tocsr()
-            inside = sorted((items[r].index, r) for r in rows if items[r].index >= 0)
-            outside = [r for r in rows if items[r].index < 0]
-            for start in range(0, len(inside), chunk):
-                block = inside[start : start + chunk]
-                positions = np.asarray([index for index, _ in block])
-                lo, hi = max(0, positions[0] - window), min(size, positions[-1] + window + 1)
-                sims = (others[positions] @ others[lo:hi].T).toarray()
-                offsets = np.arange(lo, hi)[None, :] - positions[:, None]
-                sims[(np.abs(offsets) > window) | (offsets == 0)] = -np.inf
-                found = sims.max(axis=1) if sims.shape[1] else np.zeros(len(block))
-                best[[r for _, r in block]] = np.maximum(found, 0.0)
-            if outside:
-                lo = max(0, size - 2 * window)
-                mine = vectors[[texts[items[r].body] for r in outside]]
-                sims = (mine @ others[lo:size].T).toarray()
-                best[outside] = np.maximum(sims.max(axis=1), 0.0) if sims.shape[1] else 0.0
-        return best
+        # The fitted vectorizer itself only if its settings were ever ones Tfidf does not reproduce.
+        idf = ngrams.tfidf_for(self.idf_) or self.idf_
+        return signals.PostSignals(idf, self.shingle_size).rows(items)
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(self._NAMES, dtype=object)
 
 
-class _ThreadCounts:
-    """How many of a thread's comments use each stem and each shingle (duplicates counted twice)."""
-
-    def __init__(self, members: list[int], stems: list[frozenset], shingles: list[frozenset]):
-        self.words = Counter(w for i in members for w in stems[i])
-        self.grams = Counter(g for i in members for g in shingles[i])
-
-    def copied_share(self, grams: frozenset, own: int) -> float:
-        """The share of ``grams`` that another comment of the thread also uses: 1.0 for a pasted copy."""
-        if not grams:
-            return 0.0
-        return sum(1 for g in grams if self.grams[g] > own) / len(grams)
-
-
-def _copied(shingles: frozenset, other: frozenset) -> float:
-    """Share of the comment's word 5-grams found verbatim in the other text: 1.0 for a pasted copy."""
-    if not shingles:
-        return 0.0
-    return len(shingles & other) / len(shingles)
-
-
-_DEEP_URL = re.compile(r"https?://[^/\s]{1,255}/\S{12,}")
-
-
 class LinkFeatures(_RowFeatures):
-    """Links and contact details: what link drops, number ads and scams exist to deliver.
+    """Links and contact details (``signals.LinkSignals``)."""
 
-    A link alone decides little. Real readers link documentation, code, reference pages, the blog
-    itself, or their own write-up on the post's subject; before ``link:reference``, ``link:on_topic``
-    and ``link:to_site`` those readers scored 0.89-1.00 on real comment sets (issue 8). The contact
-    signals cover the commonest real spam, which has no link at all: "<brand> support number" ads,
-    and testimonials that end in a WhatsApp number or a handle.
-    """
-
-    _NAMES = (
-        "link:count",
-        "link:html_anchor",
-        "link:url_share",
-        "link:author_url",
-        "link:author_url_deep",
-        "link:reference",
-        "link:on_topic",
-        "link:to_site",
-        "link:unvouched",
-        "contact:email",
-        "contact:phone",
-        "contact:messenger",
-        "contact:handle",
-        "contact:solicit",
-    )
-
-    def _row(self, item: CommentItem, text: Analysis) -> tuple[float, ...]:
-        url = item.author_url.strip()
-        links = text.links
-        site = host_of(item.post_url)
-        post_stems = analyse(item.post_text).stems if links and item.post_text else frozenset()
-        reference = on_topic = to_site = 0
-        for link in links:
-            if site and (link.host == site or link.host.endswith("." + site)):
-                to_site += 1
-            elif link.is_reference:
-                reference += 1
-            elif len(link.words & post_stems) >= 2 or (link.words and link.words <= post_stems):
-                on_topic += 1
-        unvouched = len(links) - reference - on_topic - to_site
-        handles = [h for h in text.handles if not _names_commenter(h, item.thread_authors)]
-        contact = bool(text.phones or text.emails or handles or text.messengers)
-        n = max(len(links), 1)
-        return (
-            math.log1p(len(links)),
-            math.log1p(text.anchors),
-            min(text.url_chars / max(len(text.clean), 1), 1.0),
-            float(bool(url)),
-            # A link to a page deep inside a shop (/product/cheap-...) rather than a home page.
-            float(bool(_DEEP_URL.match(url[:2048]))),
-            reference / n,
-            on_topic / n,
-            to_site / n,
-            math.log1p(unvouched),
-            float(bool(text.emails)),
-            float(bool(text.phones)),
-            float(bool(text.messengers)),
-            float(bool(handles)),
-            float(text.contact_verb and contact),
-        )
-
-
-def _names_commenter(handle: str, authors: tuple[str, ...]) -> bool:
-    """Whether an @handle names one of the thread's commenters: "@maria_k" or "@Maria" answering Maria K."""
-    key = re.sub(r"[\W_]+", "", handle.casefold())
-    if len(key) < 3:
-        return False
-    return any(re.sub(r"[\W_]+", "", a.casefold()).startswith(key) for a in authors[-500:])
+    _SIGNALS = signals.LinkSignals
 
 
 class OfferFeatures(_RowFeatures):
-    """What commercial spam sells without a link: money claims, service-number phrases, keyword stuffing."""
+    """Money claims, service-number phrases, keyword stuffing (``signals.OfferSignals``)."""
 
-    _NAMES = (
-        "money:amount",
-        "money:earnings",
-        "keywords:service_phrase",
-        "keywords:repeated_phrase",
-        "keywords:tail",
-    )
-
-    def _row(self, item: CommentItem, text: Analysis) -> tuple[float, ...]:
-        return (
-            math.log1p(text.money),
-            # An amount beside profit or withdrawal words: "I withdrew $3,000 in a week thanks to ...".
-            float(text.earning),
-            math.log1p(text.service_phrases),
-            min(text.repeated_phrase, 3) / 3,
-            float(text.keyword_tail),
-        )
+    _SIGNALS = signals.OfferSignals
 
 
 class DisguiseFeatures(_RowFeatures):
-    """Letters swapped for look-alikes, invisible characters inside words, spaced-out words.
+    """Look-alike letters, invisible characters, spaced-out words (``signals.DisguiseSignals``)."""
 
-    The text the other blocks read has these undone (``text.undisguise``); that something had to be
-    undone is evidence of its own: real readers do not write 𝐒𝐆𝐈𝟖𝟖 or hide a zero-width space in
-    "WhatsApp".
-    """
-
-    _NAMES = ("obfuscation:lookalike", "obfuscation:invisible", "obfuscation:spaced")
-
-    def _row(self, item: CommentItem, text: Analysis) -> tuple[float, ...]:
-        letters = max(len(text.clean), 1)
-        return (
-            min(text.disguise.lookalike / letters * 10, 1.0),
-            float(text.disguise.invisible > 0),
-            float(text.disguise.spaced > 0),
-        )
+    _SIGNALS = signals.DisguiseSignals
 
 
 class AuthorFeatures(_RowFeatures):
-    """The commenter's name: keyword names ("best payday loans") rather than people's names."""
+    """The commenter's name (``signals.AuthorSignals``)."""
 
-    _NAMES = (
-        "author:words",
-        "author:digits",
-        "author:url_like",
-        "author:anonymous",
-        "author:is_post_author",
-        "author:name_in_text",
-    )
-
-    def _row(self, item: CommentItem, text: Analysis) -> tuple[float, ...]:
-        name = item.author.strip()[:200]
-        words = name.split()
-        return (
-            math.log1p(len(words)),
-            float(any(ch.isdigit() for ch in name)),
-            float(any(host_of(word) for word in words)),
-            float(not name or name.casefold() in {"anonymous", "guest", "anon"}),
-            float(bool(name) and name.casefold() == item.post_author.strip().casefold()),
-            _name_in_text(name, text, item.author_url),
-        )
-
-
-def _name_in_text(name: str, text: Analysis, author_url: str) -> float:
-    """Share of a several-word name's words that the comment or its links repeat.
-
-    A keyword name ("cheap above ground pools") is the anchor text of the link it drops, so its
-    words come back both in the comment and in the link's address. This replaced n-grams of the
-    name itself, which learned our writers' first names and transferred to no other blog (model.py).
-    """
-    words = [w for w in re.findall(r"[^\W\d_]{3,}", name.casefold()[:200]) if w not in _NAME_STOP]
-    if len(words) < 2:
-        return 0.0
-    addresses = " ".join([link.url.casefold()[:300] for link in text.links[:20]] + [author_url.casefold()[:300]])
-    said = set(text.words)
-    if not any(word in addresses for word in words) or not any(word in said for word in words):
-        # Only the text: a reader signing their comment. Only the address: a reader linking a blog
-        # named after them. Both is the anchor-and-domain pattern of a keyword name.
-        return 0.0
-    repeated = sum(word in said or word in addresses for word in words)
-    return repeated / len(words) if repeated >= 2 else 0.0
-
-
-_NAME_STOP = frozenset({"the", "and", "for", "with", "from", "van", "von", "der", "del", "mrs", "miss"})
+    _SIGNALS = signals.AuthorSignals
 
 
 class ShapeFeatures(_RowFeatures):
-    """Length, case, punctuation, repetition and line breaks of the text.
+    """Length, case, punctuation, repetition and line breaks (``signals.ShapeSignals``)."""
 
-    There is no feature for the script a comment is written in: our first threads had spam in
-    Russian and Chinese but no real readers writing in them, and a "non-Latin" feature taught the model
-    that a language is spam (issue 8). Readers in other languages are now in the data instead.
-    """
-
-    _NAMES = (
-        "shape:empty",
-        "shape:length",
-        "shape:sentences",
-        "shape:uppercase",
-        "shape:exclamations",
-        "shape:questions",
-        "shape:repeats",
-        "shape:line_breaks",
-        "shape:pingback",
-    )
-
-    def _row(self, item: CommentItem, text: Analysis) -> tuple[float, ...]:
-        clean = _TAG.sub(" ", text.clean).strip() if "<" in text.clean else text.clean.strip()
-        letters = sum(map(str.isalpha, clean))
-        upper = sum(map(str.isupper, clean))
-        return (
-            float(not clean),
-            math.log1p(len(item.body.strip())),
-            math.log1p(len(_SENTENCE_END.findall(clean))),
-            upper / max(letters, 1),
-            # Counts of "!", "?" and repeats are capped at 3: "shuffle!!!!..." (191 of them) under a music
-            # video is enthusiasm, and uncapped the count alone marked 16% of YouTube's legitimate
-            # comments as spam (benchmarks/bench_peers.py, transfer of the shipped model).
-            min(clean.count("!"), 3) / 3,
-            min(clean.count("?"), 3) / 3,
-            min(len(_REPEAT.findall(clean)), 3) / 3,
-            math.log1p(clean.count("\n")),
-            float(item.type in LINKBACK_TYPES),
-        )
-
-
-_TAG = re.compile(r"<[^<>]{0,2048}>")
-_SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
-_REPEAT = re.compile(r"(.)\1{3,}")
-_QUOTE = re.compile(r"^\s*>|[\"“][^\"”\n]{12,400}[\"”]", re.MULTILINE)
+    _SIGNALS = signals.ShapeSignals
 
 
 class ThreadContext(_RowFeatures):
-    """Conversation: replies to earlier commenters, quotes, and the post's author answering.
+    """Replies, quotes, names of earlier commenters (``signals.ContextSignals``)."""
 
-    Real readers answer each other ("@Argon: Leading from behind."); spam bots post into a thread
-    without reading it, so a reply is strong evidence of a human even when it is short and off topic.
-    """
-
-    _NAMES = ("context:reply", "context:names_commenter", "context:quotes", "context:regular")
-
-    def transform(self, X):
-        items = self._check_items(X)
-        out = np.zeros((len(items), len(self._NAMES)))
-        # Per thread, where each commenter (and each name, as lower-case words) first appears, built
-        # once: a comment's "earlier commenters" are looked up, not rescanned (that was quadratic).
-        first_seen: dict[int, tuple[dict[str, int], dict[tuple[str, ...], int]]] = {}
-        for row, item in enumerate(items):
-            key = id(item.thread_authors)
-            if key not in first_seen:
-                seen: dict[str, int] = {}
-                names: dict[tuple[str, ...], int] = {}
-                for position, author in enumerate(item.thread_authors):
-                    seen.setdefault(author, position)
-                    words = tuple(_NAME_WORD.findall(author.casefold()))
-                    if 0 < len(words) <= 3 and len("".join(words)) >= 3:
-                        names.setdefault(words, position)
-                first_seen[key] = (seen, names)
-            seen, names = first_seen[key]
-            limit = item.index if item.index >= 0 else len(item.thread_authors)
-            body = item.body
-            out[row, 0] = float(item.parent_body is not None or bool(mentioned_name(body)))
-            if names:
-                words = _NAME_WORD.findall(analyse(body).clean.casefold())
-                out[row, 1] = float(
-                    any(
-                        names.get(tuple(words[i : i + size]), limit) < limit
-                        for size in (1, 2, 3)
-                        for i in range(len(words) - size + 1)
-                    )
-                )
-            out[row, 2] = float(bool(_QUOTE.search(body[:32768])))
-            out[row, 3] = float(bool(item.author) and seen.get(item.author, limit) < limit)
-        return out
-
-
-_NAME_WORD = re.compile(r"\w+")
+    _SIGNALS = signals.ContextSignals

@@ -31,17 +31,8 @@ from itertools import chain, repeat
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
-try:  # scikit-learn >= 1.8 returns sparse arrays or matrices as configured; match what transform returns.
-    from sklearn.utils._sparse import _align_api_if_sparse
-except ImportError:  # pragma: no cover - older scikit-learn always returned spmatrix
-
-    def _align_api_if_sparse(X):
-        return sp.csr_matrix(X)
-
-
-__all__ = ["NgramCounter", "counter_for", "transform"]
+__all__ = ["NgramCounter", "Tfidf", "build_counter", "counter_for", "tfidf", "tfidf_for", "transform"]
 
 # Token patterns whose tokens never contain a space, so that a vocabulary entry "a b" splits back into
 # its tokens exactly (scikit-learn joins word n-grams with one space). The first is scikit-learn's
@@ -68,26 +59,38 @@ class NgramCounter:
     reproduce exactly.
     """
 
-    def __init__(self, vectorizer: CountVectorizer, *, analyzer: str, bits: int, codes, columns, symbols):
+    def __init__(
+        self,
+        *,
+        analyzer: str,
+        ngram_range: tuple[int, int],
+        n_features: int,
+        bits: int,
+        codes,
+        columns,
+        symbols,
+        preprocess=None,
+        tokenize=None,
+        stop_words=None,
+        binary: bool = False,
+        dtype=np.int64,
+    ):
         self.analyzer = analyzer
-        self.min_n, self.max_n = vectorizer.ngram_range
-        self.n_features = len(vectorizer.vocabulary_)
-        self.binary = vectorizer.binary
-        self.dtype = vectorizer.dtype
+        self.min_n, self.max_n = ngram_range
+        self.n_features = n_features
+        self.binary = binary
+        self.dtype = dtype
         self._bits = np.uint64(bits)
         self._table = _CodeTable(codes, columns)
         self._symbols = symbols  # char: lookup table code point -> id; word: dict token -> id
-        self._decode = vectorizer.decode
-        self._preprocess = vectorizer.build_preprocessor()
-        if analyzer == "word":
-            self._tokenize = vectorizer.build_tokenizer()
-            stop = vectorizer.get_stop_words()
-            self._stop_words = frozenset(stop) if stop else None
+        self._preprocess = preprocess  # None: documents are used as given
+        self._tokenize = tokenize
+        self._stop_words = frozenset(stop_words) if stop_words else None
 
     # ----------------------------------------------------------------------------------------------
     def counts(self, documents) -> sp.csr_array:
         """The count matrix ``CountVectorizer.transform(documents)`` returns, before API alignment."""
-        docs = [self._preprocess(self._decode(doc)) for doc in documents]
+        docs = list(documents) if self._preprocess is None else [self._preprocess(doc) for doc in documents]
         if self.analyzer == "word":
             return self._word_counts(docs)
         return self._char_counts(docs)
@@ -231,14 +234,243 @@ def _chunks(lengths: np.ndarray):
 
 
 # --------------------------------------------------------------------------------------------------
-# Building a counter from a fitted vectorizer, once per vectorizer.
+# The vocabulary-and-idf form: what a fitted TfidfVectorizer knows, without scikit-learn.
+
+
+class Tfidf:
+    """TF-IDF vectors of documents over a fixed vocabulary, as a fitted ``TfidfVectorizer`` makes them.
+
+    Built from plain data (the terms in column order, the idf, the analyzer's settings) so that scoring
+    from a parameter file needs no scikit-learn: ``TextNgrams`` and ``PostRelatedness`` call the same
+    object (``from_vectorizer``), so there is one implementation. ``analyzer`` is "word", "char",
+    "char_wb" or "split" (whitespace-separated terms, what ``PostRelatedness`` fits with ``str.split``).
+    The output is bit-identical to the vectorizer's (tests/test_ngrams.py).
+    """
+
+    ANALYZERS = ("word", "char", "char_wb", "split")
+
+    def __init__(
+        self,
+        terms,
+        idf,
+        *,
+        analyzer: str,
+        ngram_range=(1, 1),
+        token_pattern: str | None = r"(?u)\b\w\w+\b",
+        lowercase: bool = False,
+        sublinear_tf: bool = False,
+        norm: str | None = "l2",
+    ):
+        if analyzer not in self.ANALYZERS:
+            raise ValueError(f"unknown analyzer {analyzer!r}")
+        if norm not in ("l2", None):
+            raise ValueError(f"unsupported norm {norm!r}")
+        self.terms = list(terms)
+        self.idf = np.asarray(idf, dtype=np.float64)
+        if len(self.idf) != len(self.terms):
+            raise ValueError(f"{len(self.terms)} terms but {len(self.idf)} idf values")
+        self.analyzer = analyzer
+        self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
+        self.token_pattern = token_pattern
+        self.lowercase = bool(lowercase)
+        self.sublinear_tf = bool(sublinear_tf)
+        self.norm = norm
+        self._counter = None
+        self._vocabulary = None
+        self._token_re = re.compile(token_pattern) if analyzer == "word" else None
+
+    def __getstate__(self):
+        # The counter and the vocabulary dict are rebuilt on first use: a pickle (a Dask worker's copy)
+        # carries the terms and idf only.
+        return {**self.__dict__, "_counter": None, "_vocabulary": None}
+
+    @property
+    def n_features(self) -> int:
+        return len(self.terms)
+
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        if self._vocabulary is None:
+            self._vocabulary = {term: column for column, term in enumerate(self.terms)}
+        return self._vocabulary
+
+    def counter(self) -> NgramCounter | None:
+        """The numpy counter, or None when this vocabulary cannot be packed (then Python counts)."""
+        if self._counter is None:
+            self._counter = (
+                build_counter(
+                    self.terms,
+                    analyzer="word" if self.analyzer == "split" else self.analyzer,
+                    ngram_range=self.ngram_range,
+                    preprocess=str.lower if self.lowercase else None,
+                    tokenize=str.split if self.analyzer == "split" else self._tokenize,
+                    spaceless=self.analyzer == "split" or self.token_pattern in _SPACELESS_TOKEN_PATTERNS,
+                )
+                or _UNSUPPORTED
+            )
+        return None if self._counter is _UNSUPPORTED else self._counter
+
+    def _tokenize(self, doc: str) -> list[str]:
+        return self._token_re.findall(doc)
+
+    def counts(self, documents: list[str]) -> sp.csr_array:
+        """Term counts (int64, sorted indices), as ``CountVectorizer.transform`` counts them."""
+        word_like = self.analyzer in ("word", "split")
+        counter = None if word_like and len(documents) < SMALL_WORD_BATCH else self.counter()
+        if counter is None:
+            return self._python_counts(documents)
+        return counter.counts(documents)
+
+    def transform(self, documents) -> sp.csr_array:
+        if not isinstance(documents, list):
+            documents = list(documents)
+        return tfidf(self.counts(documents), self.idf, sublinear_tf=self.sublinear_tf, norm=self.norm)
+
+    # ----------------------------------------------------------------------------------------------
+    def analyze(self, doc: str) -> list[str]:
+        """Every n-gram of ``doc`` in scikit-learn's order (its ``build_analyzer()``, for our settings)."""
+        if self.analyzer == "split":
+            return doc.split()
+        if self.lowercase:
+            doc = doc.lower()
+        min_n, max_n = self.ngram_range
+        if self.analyzer == "word":
+            tokens = self._tokenize(doc)
+            if max_n == 1:
+                return tokens
+            grams = list(tokens) if min_n == 1 else []
+            for n in range(max(min_n, 2), min(max_n + 1, len(tokens) + 1)):
+                grams += [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+            return grams
+        doc = _WHITE_SPACES.sub(" ", doc)
+        if self.analyzer == "char":
+            grams = list(doc) if min_n == 1 else []
+            for n in range(max(min_n, 2), min(max_n + 1, len(doc) + 1)):
+                grams += [doc[i : i + n] for i in range(len(doc) - n + 1)]
+            return grams
+        grams = []
+        for word in doc.split():
+            word = " " + word + " "
+            for n in range(min_n, max_n + 1):
+                if len(word) <= n:
+                    # A padded word no longer than n is counted whole, once (scikit-learn's rule).
+                    grams.append(word)
+                    break
+                grams += [word[i : i + n] for i in range(len(word) - n + 1)]
+        return grams
+
+    def _python_counts(self, documents: list[str]) -> sp.csr_array:
+        """Counts in Python, n-gram by n-gram: faster than numpy's fixed cost for a few word documents,
+        and the only way for a vocabulary whose alphabet does not pack into 64-bit codes."""
+        get = self.vocabulary.get
+        indptr = [0]
+        indices: list[int] = []
+        values: list[int] = []
+        for doc in documents:
+            counted: dict[int, int] = {}
+            for gram in self.analyze(doc):
+                column = get(gram)
+                if column is not None:
+                    counted[column] = counted.get(column, 0) + 1
+            row = sorted(counted.items())
+            indices += [column for column, _ in row]
+            values += [value for _, value in row]
+            indptr.append(len(indices))
+        return sp.csr_array(
+            (
+                np.asarray(values, dtype=np.int64),
+                np.asarray(indices, dtype=np.int32),
+                np.asarray(indptr, dtype=np.int32),
+            ),
+            shape=(len(documents), self.n_features),
+        )
+
+    @classmethod
+    def from_vectorizer(cls, vectorizer) -> Tfidf | None:
+        """The same vectors from a fitted ``TfidfVectorizer``'s data; None for settings not reproduced."""
+        idf = getattr(vectorizer, "idf_", None)
+        vocabulary = getattr(vectorizer, "vocabulary_", None)
+        if idf is None or not vocabulary or not _plain_settings(vectorizer):
+            return None
+        analyzer = "split" if vectorizer.analyzer is str.split else vectorizer.analyzer
+        if analyzer not in cls.ANALYZERS or vectorizer.norm not in ("l2", None):
+            return None
+        terms = [""] * len(vocabulary)
+        for term, column in vocabulary.items():
+            terms[column] = term
+        return cls(
+            terms,
+            idf,
+            analyzer=analyzer,
+            ngram_range=vectorizer.ngram_range,
+            token_pattern=vectorizer.token_pattern,
+            lowercase=vectorizer.lowercase and analyzer != "split",
+            sublinear_tf=vectorizer.sublinear_tf,
+            norm=vectorizer.norm,
+        )
+
+
+def _plain_settings(vectorizer) -> bool:
+    """Whether a vectorizer's settings are ones ``Tfidf`` reproduces (ours: no accents stripped, no stop
+    words, no custom preprocessor or tokenizer, float64 TF-IDF with idf)."""
+    return (
+        vectorizer.input == "content"
+        and vectorizer.decode_error == "strict"
+        and vectorizer.strip_accents is None
+        and vectorizer.preprocessor is None
+        and vectorizer.tokenizer is None
+        and vectorizer.stop_words is None
+        and not vectorizer.binary
+        and vectorizer.use_idf
+        and np.dtype(vectorizer.dtype) == np.float64
+        and (vectorizer.analyzer != "word" or re.compile(vectorizer.token_pattern).groups <= 1)
+    )
+
+
+_TFIDF_FORMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def tfidf_for(vectorizer) -> Tfidf | None:
+    """``Tfidf.from_vectorizer``, built once per fitted vectorizer (never stored in its pickle)."""
+    with _LOCK:
+        form = _TFIDF_FORMS.get(vectorizer)
+    if form is None:
+        form = Tfidf.from_vectorizer(vectorizer) or _UNSUPPORTED
+        with _LOCK:
+            _TFIDF_FORMS[vectorizer] = form
+    return None if form is _UNSUPPORTED else form
+
+
+def tfidf(counts: sp.csr_array, idf: np.ndarray, *, sublinear_tf: bool, norm: str | None) -> sp.csr_array:
+    """``TfidfTransformer.transform`` on a count matrix, operation for operation, so bit for bit.
+
+    The l2 norm of each row is summed in order like scikit-learn's Cython loop: ``np.bincount`` with
+    weights adds them one by one, where a numpy sum would add pairwise and round differently.
+    """
+    X = sp.csr_array((counts.data.astype(np.float64), counts.indices, counts.indptr), shape=counts.shape)
+    if sublinear_tf:
+        np.log(X.data, X.data)
+        X.data += 1.0
+    X.data *= idf[X.indices]
+    if norm == "l2" and X.nnz:
+        lengths = np.diff(X.indptr)
+        rows = np.repeat(np.arange(X.shape[0]), lengths)
+        sums = np.bincount(rows, weights=X.data * X.data, minlength=X.shape[0])
+        norms = np.sqrt(sums)
+        norms[sums == 0.0] = 1.0  # scikit-learn leaves an all-zero row as it is
+        X.data /= np.repeat(norms, lengths)
+    return X
+
+
+# --------------------------------------------------------------------------------------------------
+# Building a counter, once per vocabulary.
 
 _COUNTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _UNSUPPORTED = object()
 _LOCK = threading.Lock()
 
 
-def counter_for(vectorizer: CountVectorizer) -> NgramCounter | None:
+def counter_for(vectorizer) -> NgramCounter | None:
     """The counter for a fitted vectorizer, built on first use; None if this module cannot match it."""
     with _LOCK:
         counter = _COUNTERS.get(vectorizer)
@@ -249,8 +481,11 @@ def counter_for(vectorizer: CountVectorizer) -> NgramCounter | None:
     return None if counter is _UNSUPPORTED else counter
 
 
-def transform(vectorizer: CountVectorizer, documents) -> sp.csr_array | sp.csr_matrix:
-    """``vectorizer.transform(documents)``, counted with numpy when the configuration allows it."""
+def transform(vectorizer, documents):
+    """``vectorizer.transform(documents)`` for any fitted vectorizer, counted with numpy when the
+    configuration allows it (scikit-learn's own analyzers otherwise)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     if not isinstance(documents, list):
         documents = list(documents)
     counter = counter_for(vectorizer)
@@ -263,44 +498,92 @@ def transform(vectorizer: CountVectorizer, documents) -> sp.csr_array | sp.csr_m
     return _align_api_if_sparse(X)
 
 
-def _build(vectorizer: CountVectorizer) -> NgramCounter | None:
+def _align_api_if_sparse(X):
+    try:  # scikit-learn >= 1.8 returns sparse arrays or matrices as configured; match what transform returns.
+        from sklearn.utils._sparse import _align_api_if_sparse as align
+    except ImportError:  # pragma: no cover - older scikit-learn always returned spmatrix
+        return sp.csr_matrix(X)
+    return align(X)
+
+
+def _build(vectorizer) -> NgramCounter | None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
     vocabulary = getattr(vectorizer, "vocabulary_", None)
     if not isinstance(vectorizer, CountVectorizer) or not vocabulary or vectorizer.input != "content":
         return None
-    min_n, max_n = vectorizer.ngram_range
-    if not 1 <= min_n <= max_n:
-        return None
     analyzer = vectorizer.analyzer
-    if analyzer in ("char", "char_wb"):
-        return _build_char(vectorizer, vocabulary, analyzer, max_n)
-    if analyzer == "word":
-        spaceless = vectorizer.tokenizer is None and vectorizer.token_pattern in _SPACELESS_TOKEN_PATTERNS
-        if max_n > 1 and not spaceless:
-            return None
-        return _build_word(vectorizer, vocabulary, max_n)
-    return None  # a callable analyzer
+    if analyzer not in ("word", "char", "char_wb"):
+        return None  # a callable analyzer
+    terms = [""] * len(vocabulary)
+    for term, column in vocabulary.items():
+        terms[column] = term
+    preprocess = vectorizer.build_preprocessor()
+    decode = vectorizer.decode
+    word = analyzer == "word"
+    return build_counter(
+        terms,
+        analyzer=analyzer,
+        ngram_range=vectorizer.ngram_range,
+        preprocess=lambda doc: preprocess(decode(doc)),
+        tokenize=vectorizer.build_tokenizer() if word else None,
+        stop_words=vectorizer.get_stop_words() if word else None,
+        spaceless=vectorizer.tokenizer is None and vectorizer.token_pattern in _SPACELESS_TOKEN_PATTERNS,
+        binary=vectorizer.binary,
+        dtype=vectorizer.dtype,
+    )
 
 
-def _build_char(vectorizer, vocabulary: dict, analyzer: str, max_n: int) -> NgramCounter | None:
-    terms = [term for term in vocabulary if 0 < len(term) <= max_n]
-    if not terms:
+def build_counter(
+    terms: list[str], *, analyzer: str, ngram_range, spaceless: bool = True, **options
+) -> NgramCounter | None:
+    """A counter for a vocabulary (``terms[column]``); None where codes cannot be exact.
+
+    ``spaceless``: the tokenizer never yields a token with a space, so a word n-gram "a b" splits back
+    into its tokens. ``options`` go to ``NgramCounter`` (preprocess, tokenize, stop_words, binary, dtype).
+    """
+    min_n, max_n = ngram_range
+    if not terms or not 1 <= min_n <= max_n:
         return None
-    points = np.frombuffer("".join(terms).encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    if analyzer in ("char", "char_wb"):
+        built = _char_codes(terms, max_n)
+    elif analyzer == "word":
+        built = None if max_n > 1 and not spaceless else _word_codes(terms, max_n)
+    else:
+        return None
+    if built is None:
+        return None
+    bits, codes, columns, symbols = built
+    return NgramCounter(
+        analyzer=analyzer,
+        ngram_range=(min_n, max_n),
+        n_features=len(terms),
+        bits=bits,
+        codes=codes,
+        columns=columns,
+        symbols=symbols,
+        **options,
+    )
+
+
+def _char_codes(terms: list[str], max_n: int):
+    lengths = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
+    keep = (lengths > 0) & (lengths <= max_n)
+    if not keep.any():
+        return None
+    kept = [term for term, wanted in zip(terms, keep.tolist(), strict=True) if wanted]
+    points = np.frombuffer("".join(kept).encode("utf-32-le", "surrogatepass"), dtype="<u4")
     alphabet = np.unique(points)
     bits = int(len(alphabet)).bit_length()
     if bits * max_n > 64:
         return None
     lut = np.zeros(int(alphabet[-1]) + 2, dtype=np.uint64)  # the last entry: every larger code point
     lut[alphabet] = np.arange(1, len(alphabet) + 1, dtype=np.uint64)
-    lengths = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
-    codes = _pack(lut[points], lengths, bits)
-    columns = np.fromiter(map(vocabulary.__getitem__, terms), dtype=np.int64, count=len(terms))
-    return _counter(vectorizer, analyzer, bits, codes, columns, lut)
+    codes = _pack(lut[points], lengths[keep], bits)
+    return bits, codes, np.flatnonzero(keep), lut
 
 
-def _build_word(vectorizer, vocabulary: dict, max_n: int) -> NgramCounter | None:
-    terms = list(vocabulary)
-    columns = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
+def _word_codes(terms: list[str], max_n: int):
     if max_n == 1:
         parts = terms
         lengths = np.ones(len(terms), dtype=np.int64)
@@ -317,7 +600,7 @@ def _build_word(vectorizer, vocabulary: dict, max_n: int) -> NgramCounter | None
     ids = np.fromiter(map(tokens.__getitem__, parts), dtype=np.uint64, count=len(parts))
     keep = lengths <= max_n  # a longer term (a vocabulary given by hand) is never produced
     codes = _pack(ids[np.repeat(keep, lengths)], lengths[keep], bits)
-    return _counter(vectorizer, "word", bits, codes, columns[keep], tokens)
+    return bits, codes, np.flatnonzero(keep), tokens
 
 
 def _pack(ids: np.ndarray, lengths: np.ndarray, bits: int) -> np.ndarray:
@@ -325,10 +608,6 @@ def _pack(ids: np.ndarray, lengths: np.ndarray, bits: int) -> np.ndarray:
     starts = np.cumsum(lengths) - lengths
     place = np.repeat(starts + lengths - 1, lengths) - np.arange(len(ids))  # digits after this one
     return np.add.reduceat(ids << (place.astype(np.uint64) * np.uint64(bits)), starts)
-
-
-def _counter(vectorizer, analyzer, bits, codes, columns, symbols) -> NgramCounter:
-    return NgramCounter(vectorizer, analyzer=analyzer, bits=bits, codes=codes, columns=columns, symbols=symbols)
 
 
 class _CodeTable:
