@@ -162,6 +162,17 @@ def test_offer_signals(body, fired, silent):
     assert all(values[name] == 0 for name in silent), values
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("call one two three f\u0130ve five five six seven eight nine", 1), ("ONE TWO THREE S\u0131X", 0)],
+    ids=["dotted-capital-i", "dotless-i"],
+)
+def test_spelled_numbers_with_turkish_i_are_read(text, expected):
+    # Case-insensitive matching reads "fİve" as five; the digits lookup raised KeyError on it before.
+    assert phone_numbers(text) == expected
+    assert analyse(text).phones == expected
+
+
 def test_disguise_features_fire_only_on_disguise():
     assert signals(DisguiseFeatures(), "Cоntact 𝐓𝐞𝐥𝐞𝐠𝐫𝐚𝐦 now")["obfuscation:lookalike"] > 0
     assert signals(DisguiseFeatures(), "Спасибо, очень полезно")["obfuscation:lookalike"] == 0
@@ -169,8 +180,34 @@ def test_disguise_features_fire_only_on_disguise():
 
 @pytest.mark.parametrize(
     "text",
-    ["a." * 500_000, "a" * 1_000_000 + "@", "1 " * 500_000, "http://" + "a" * 1_000_000, "<" * 1_000_000],
-    ids=["dots", "at-after-long-word", "digit-groups", "long-url", "angle-brackets"],
+    [
+        "a." * 500_000,
+        "a" * 1_000_000 + "@",
+        "1 " * 500_000,
+        "http://" + "a" * 1_000_000,
+        "<" * 1_000_000,
+        "o1" * 500_000,
+        "1-" * 500_000,
+        "one two " * 125_000,
+        "a.b " * 250_000,
+        "\U0001d400" * 1_000_000,
+        "a\u200b" * 500_000,
+        "\u0430 " * 500_000,
+    ],
+    ids=[
+        "dots",
+        "at-after-long-word",
+        "digit-groups",
+        "long-url",
+        "angle-brackets",
+        "letter-o-between-digits",
+        "dashed-digits",
+        "spelled-words",
+        "link-candidates",
+        "math-bold",
+        "zero-width-in-words",
+        "cyrillic-lookalikes",
+    ],
 )
 def test_pathological_input_is_analysed_in_bounded_work(text):
     # Not a timing assertion on a shared machine: a quadratic pattern on a million characters takes

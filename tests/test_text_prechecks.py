@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,51 @@ def test_ascii_texts_built_from_the_patterns_pieces(pieces):
 )
 def test_non_ascii_texts_keep_unicode_case_folding(body, monkeypatch):
     assert text._analyse(body) == reference(monkeypatch, body)
+
+
+def test_only_four_characters_beyond_ascii_fold_into_ascii_letters():
+    # The fast path lower-cases non-ASCII text unless it holds one of text._FOLDS_INTO_ASCII: that is
+    # the same as IGNORECASE only if no other character matches an ASCII letter or symbol of the
+    # patterns case-insensitively, and lower-casing keeps every other character one character of the
+    # same class (word, space, digit, letter).
+    pattern_chars = re.compile("[a-z$£€₹₦¥₱,.'/:@+()-]", re.IGNORECASE)
+    folding = {c for c in map(chr, range(0x80, 0x110000)) if pattern_chars.match(c) and c not in "£€₹₦¥₱"}
+    assert folding == set("\u0130\u0131\u017f\u212a")
+    classes = [re.compile(p) for p in (r"\w", r"\s", r"\d", r"[^\W\d_]", "[Oo]")]
+    for char in map(chr, range(0x110000)):
+        lowered = char.lower()
+        if lowered == char or char in folding:
+            continue
+        assert len(lowered) == 1 and (char.isascii() or not lowered.isascii()), hex(ord(char))
+        assert [bool(p.match(char)) for p in classes] == [bool(p.match(lowered)) for p in classes], hex(ord(char))
+
+
+def test_nfkc_normalised_text_has_no_disguised_letter():
+    tagged = [
+        c
+        for c in map(chr, range(0x80, 0x110000))
+        if c.isalnum() and unicodedata.decomposition(c).startswith(text._DISGUISE_TAGS)
+    ]
+    assert len(tagged) > 1000
+    assert not any(unicodedata.is_normalized("NFKC", c) for c in tagged)
+
+
+@pytest.mark.parametrize("pattern", list(text._NEEDS), ids=["messenger", "contact-verb", "service-phrase", "money"])
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_every_match_holds_a_needed_literal(pattern, data):
+    lowered = text._LOWERED[pattern]
+    match = data.draw(st.from_regex(lowered, fullmatch=True).filter(lambda s: lowered.search(s)))
+    assert text._contains_any(match, text._NEEDS[pattern])
+
+
+NON_ASCII = ["é", "É", "Σ", "ς", "ß", "ẞ", "Ω", "µ", "ﬁ", "ǅ", "😀", "—", "“", "£5", "€ 20", "₹100", "٣", "३", "²", "а"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES + NON_ASCII + ["\u0130", "\u0131", "FİVE", "sıx"]), min_size=1, max_size=12))
+def test_non_ascii_texts_built_from_the_patterns_pieces(pieces):
+    body = " ".join(pieces)
+    with pytest.MonkeyPatch.context() as patch:
+        expected = reference(patch, body)
+    assert text._analyse(body) == expected
