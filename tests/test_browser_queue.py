@@ -85,7 +85,7 @@ def check(app, key, comments, permalink="https://crumbnotes.example/rye-loaf"):
 @pytest.fixture
 def server(tmp_path, model_path):  # noqa: F811
     app = make_app(tmp_path / "service.db", model_path, rate=1000, burst=1000)
-    app.queue.options.base_data = [HERE]
+    app.queue.options.data = [HERE]
     app.queue.options.models_dir = tmp_path / "models"
     keys = {BLOG: new_key(app.store, BLOG), OTHER: new_key(app.store, OTHER)}
     set_password(app.store, BLOG, PASSWORD)

@@ -499,3 +499,23 @@ def test_a_postgresql_error_mid_command_is_one_line():
     result = CliRunner().invoke(command, [])
     assert result.exit_code == 1
     assert result.output.strip() == "Error: database error: server closed the connection unexpectedly"
+
+
+def _option_help(command: str, option: str) -> str:
+    cmd = main.commands[command]
+    ctx = click.Context(cmd)
+    for param in cmd.params:
+        if option in getattr(param, "opts", ()):
+            return param.get_help_record(ctx)[1]
+    raise AssertionError(f"{command} has no {option}")
+
+
+@pytest.mark.parametrize("option", ["--data", "--sources", "--text-column", "--label-column"], ids=str)
+def test_train_and_retrain_read_training_data_with_the_same_options(option):
+    # `retrain --data` once added files to the shipped sources while `train --data` replaced them.
+    assert _option_help("train", option) == _option_help("retrain", option)
+
+
+def test_input_format_means_the_same_for_every_command_that_reads_pages():
+    helps = {name: _option_help(name, "--input-format") for name in ("score", "filter")}
+    assert len(set(helps.values())) == 1

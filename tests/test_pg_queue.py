@@ -11,7 +11,7 @@ from test_store_pg import pg_server, pg_url  # noqa: F401 - the throwaway server
 @pytest.fixture
 def app(pg_url, tmp_path, model_path):  # noqa: F811
     app = make_app(pg_url, model_path, rate=1000, burst=1000)
-    app.queue.options.base_data = [HERE]
+    app.queue.options.data = [HERE]
     app.queue.options.models_dir = tmp_path / "models"
     yield app
     app.store.close()

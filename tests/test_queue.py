@@ -22,7 +22,7 @@ OTHER_PASSWORD = "the other site's password"
 @pytest.fixture
 def app(tmp_path, model_path):  # noqa: F811
     app = make_app(tmp_path / "service.db", model_path, rate=1000, burst=1000)
-    app.queue.options.base_data = [HERE]
+    app.queue.options.data = [HERE]
     app.queue.options.models_dir = tmp_path / "models"
     return app
 

@@ -111,7 +111,7 @@ def test_promotion_rule(candidate, current, force, promoted, why):
 def test_retrain_promotes_registers_and_rolls_back(store, tmp_path, model_path):  # noqa: F811
     new_key(store, BLOG)
     _add_corrections(store, 5)
-    result = run_retrain(store, tmp_path / "models", site=BLOG, base_data=[HERE], base_model=model_path)
+    result = run_retrain(store, tmp_path / "models", site=BLOG, data=[HERE], base_model=model_path)
     assert result.path.exists()
     assert result.candidate_figures is not None and result.candidate_figures.n == 2
     assert result.current_figures is not None
@@ -140,18 +140,18 @@ def test_retrain_without_held_out_says_so_before_training(store, tmp_path, model
 
     monkeypatch.setattr(moderation.learning.training, "train_model", no_training)
     with pytest.raises(DataError, match="no held-out corrections.*1 usable"):
-        run_retrain(store, tmp_path / "models", site=BLOG, base_data=[HERE], base_model=model_path)
+        run_retrain(store, tmp_path / "models", site=BLOG, data=[HERE], base_model=model_path)
     monkeypatch.undo()
     assert store.active_model(BLOG) is None
-    forced = run_retrain(store, tmp_path / "models", site=BLOG, base_data=[HERE], base_model=model_path, force=True)
+    forced = run_retrain(store, tmp_path / "models", site=BLOG, data=[HERE], base_model=model_path, force=True)
     assert forced.promoted and store.active_model(BLOG) == forced.candidate
-    again = run_retrain(store, tmp_path / "models", site=BLOG, base_data=[HERE], base_model=model_path, force=True)
+    again = run_retrain(store, tmp_path / "models", site=BLOG, data=[HERE], base_model=model_path, force=True)
     assert again.candidate != forced.candidate  # same data and seed, still two registry entries
 
 
 def test_cli_retrain_without_held_out_is_one_line_error(tmp_path, model_path):  # noqa: F811
     db = str(tmp_path / "empty.db")
-    result = CliRunner().invoke(retrain, ["--db", db, "--base-data", str(HERE), "--model", str(model_path)])
+    result = CliRunner().invoke(retrain, ["--db", db, "--data", str(HERE), "--model", str(model_path)])
     assert result.exit_code == 1 and result.output.startswith("Error: no held-out corrections")
     assert "training" not in result.output
 
@@ -177,9 +177,7 @@ def test_site_b_corrections_cannot_change_site_a_scores(tmp_path, model_path):  
     for text in SPAMMY:
         form = {"api_key": key_b, "blog": site_b, "user_ip": "10.0.0.2", "comment_content": text}
         http(app).post("/1.1/submit-ham", data=form)
-    result = run_retrain(
-        app.store, tmp_path / "models", site=site_b, base_data=[HERE], base_model=model_path, force=True
-    )
+    result = run_retrain(app.store, tmp_path / "models", site=site_b, data=[HERE], base_model=model_path, force=True)
     assert result.site == site_b and app.store.active_model(site_b) == result.candidate
     app.models.refresh(site=site_b)
     app.models.refresh(site=site_a)
@@ -187,7 +185,7 @@ def test_site_b_corrections_cannot_change_site_a_scores(tmp_path, model_path):  
     assert scores(key_a) == before_a  # ...and A's scores did not move at all.
     # B did not opt in to sharing, so the shared base model cannot learn from B either.
     with pytest.raises(DataError, match="0 usable shared"):
-        run_retrain(app.store, tmp_path / "models", base_data=[HERE], base_model=model_path)
+        run_retrain(app.store, tmp_path / "models", data=[HERE], base_model=model_path)
 
 
 def test_shared_corrections_join_other_sites_retraining_only_when_opted_in(store):
@@ -220,7 +218,7 @@ def test_use_unknown_version_is_a_model_error(store):
 def test_running_service_picks_up_a_retrained_model(tmp_path, model_path):  # noqa: F811
     app = make_app(tmp_path / "live.db", model_path)
     _add_corrections(app.store, 3)
-    result = run_retrain(app.store, tmp_path / "models", base_data=[HERE], base_model=model_path, force=True)
+    result = run_retrain(app.store, tmp_path / "models", data=[HERE], base_model=model_path, force=True)
     assert result.promoted
     app.models.refresh()
     assert app.models.current().version == result.candidate
@@ -237,7 +235,7 @@ def test_cli_keys_retrain_models_use(tmp_path, model_path):  # noqa: F811
     assert BLOG in listed.output and key not in listed.output
 
     _add_corrections(Store(db), 3)
-    trained = runner.invoke(retrain, ["--db", db, "--base-data", str(HERE), "--model", str(model_path), "--force"])
+    trained = runner.invoke(retrain, ["--db", db, "--data", str(HERE), "--model", str(model_path), "--force"])
     assert trained.exit_code == 0, trained.output
     assert "promoted" in trained.output
 

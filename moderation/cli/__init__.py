@@ -24,6 +24,8 @@ from .options import (
     model_option,
     read_options,
     skip_bad_option,
+    source_names,
+    sources_option,
 )
 
 
@@ -164,14 +166,7 @@ def filter_command(
     help="Where to save the model (default: a new models/model-<version>.joblib; name models/default.joblib "
     "to replace the shipped model); a card is written beside it.",
 )
-@click.option(
-    "--sources",
-    default=None,
-    metavar="NAMES",
-    help="Labeled sources to learn from, comma-separated: blog (data/threads), youtube, sms (public corpora read "
-    "from ../shared/datasets or $MODERATION_DATASETS), or none. Default: blog,youtube,sms, what the shipped "
-    "model is trained on; with --data, none (only your data) unless given.",
-)
+@sources_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same data and seed, same model.")
 @click.option("--cv", type=click.IntRange(2, 20), default=5, show_default=True, help="Cross-validation folds.")
 @reports_errors
@@ -180,30 +175,15 @@ def train(labeled_data: LabeledData, sources: str | None, output: Path | None, s
 
     With no options it rebuilds the shipped model from every source present (README, "The shipped model").
     """
-    from ..learning.sources import TRAINING_SOURCES, datasets_dir, training_data
+    from ..learning.sources import datasets_dir, training_set
     from ..learning.training import train_model
     from ..model.pipeline import DEFAULT_MODEL_PATH, card_path, save_model
 
-    if sources is None:
-        names = () if labeled_data.paths else TRAINING_SOURCES
-    else:
-        names = tuple(name.strip() for name in sources.split(",") if name.strip() and name.strip() != "none")
-    if not names and not labeled_data.paths:
-        raise click.UsageError("nothing to train on: give --data, or --sources other than none")
-    threads, provenance, missing = training_data(names)
+    threads, provenance, missing = training_set(
+        source_names(sources, bool(labeled_data.paths)), labeled_data.paths, labeled_data.mapping
+    )
     for name in missing:
         click.echo(f"warning: source {name} is absent (not under {datasets_dir()}); training without it", err=True)
-    if labeled_data.paths:
-        from ..learning.dataset import data_hash
-
-        own = labeled_data.load()
-        provenance["data"] = {
-            "files": [str(path) for path in labeled_data.paths],
-            "sha256": data_hash(own),
-            "threads": len(own),
-            "comments": sum(1 for t in own for c in t.comments if c.label is not None),
-        }
-        threads = threads + own
     click.echo(f"training on {', '.join(provenance) or 'nothing'}", err=True)
     with Progress("cross-validating", cv, unit="folds") as progress:
         bundle = train_model(threads, seed=seed, cv=cv, progress=progress.to, provenance=provenance)

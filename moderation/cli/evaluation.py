@@ -72,7 +72,7 @@ def data_options(required: bool = False):
                 multiple=True,
                 required=required,
                 help="Labeled data, repeatable: our JSON/JSONL thread files, CSV/TSV/JSONL with one comment per "
-                "row, or a directory of them." + ("" if required else " Default: data/threads."),
+                "row, or a directory of them." + ("" if required else " Without it: the --sources."),
             ),
             click.option("--text-column", help="Column holding the comment text (default: body)."),
             click.option("--label-column", help="Column holding the label (default: label)."),

@@ -32,6 +32,26 @@ input_format_option = click.option(
     default=None,
     help="Input format; detected from the file when omitted.",
 )
+sources_option = click.option(
+    "--sources",
+    default=None,
+    metavar="NAMES",
+    help="Labeled sources to learn from, comma-separated: blog (data/threads), youtube, sms (public corpora read "
+    "from ../shared/datasets or $MODERATION_DATASETS), or none. Default: blog,youtube,sms, what the shipped "
+    "model is trained on; with --data, none (only your data) unless given.",
+)
+
+
+def source_names(sources: str | None, has_data: bool) -> tuple[str, ...] | None:
+    """``--sources`` as a tuple of names (None: the default), refusing a command with nothing to learn from."""
+    if sources is None:
+        return None
+    names = tuple(name.strip() for name in sources.split(",") if name.strip() and name.strip() != "none")
+    if not names and not has_data:
+        raise click.UsageError("nothing to train on: give --data, or --sources other than none")
+    return names
+
+
 encoding_option = click.option("--encoding", default=None, help="Text encoding of the input (default UTF-8).")
 skip_bad_option = click.option(
     "--skip-bad", is_flag=True, help="Skip malformed threads (each reported on stderr) instead of stopping."

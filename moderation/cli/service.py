@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from .errors import reports_errors
-from .options import model_path_option
+from .evaluation import data_options
+from .options import model_path_option, source_names, sources_option
 
 _DB_HELP = (
     "SQLite database, or a postgresql:// URL, of keys, posts, logged requests, corrections and models [default: {}]"
@@ -278,26 +279,17 @@ def keys_share(site: str, share: bool, db: Path | None) -> None:
     help="Train, judge and promote a model for this site only, from its own and the shared corrections "
     "[default: the shared base model, from shared corrections only].",
 )
-@click.option(
-    "--data",
-    "extra_data",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="More labeled thread files or directories to train on (repeatable).",
-)
-@click.option(
-    "--base-data",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Train on these instead of the shipped model's sources (data/threads and the public corpora).",
-)
+@data_options()
+@sources_option
 @model_path_option("The base model, as given to `serve --model`.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--no-promote", is_flag=True, help="Train and compare, but never promote.")
 @click.option("--force", is_flag=True, help="Train and promote even without held-out corrections to compare on.")
 @reports_errors
-def retrain(db, site, extra_data, base_data, model_path, seed, no_promote, force) -> None:
-    """Train on the shipped data plus stored corrections; promote the candidate if it is not worse."""
+def retrain(db, site, labeled_data, sources, model_path, seed, no_promote, force) -> None:
+    """Train on the shipped data plus stored corrections; promote the candidate if it is not worse.
+
+    --data and --sources choose the data as they do for `train`; the stored corrections are always added."""
     from ..learning.retraining import retrain as run
 
     store = _open_store(db)
@@ -305,8 +297,9 @@ def retrain(db, site, extra_data, base_data, model_path, seed, no_promote, force
         store,
         _models_dir(db),
         site=site,
-        base_data=list(base_data) or None,
-        extra_data=list(extra_data),
+        sources=source_names(sources, bool(labeled_data.paths)),
+        data=labeled_data.paths,
+        mapping=labeled_data.mapping,
         base_model=model_path,
         seed=seed,
         promote=not no_promote,

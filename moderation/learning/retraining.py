@@ -226,8 +226,9 @@ def retrain(
     models_dir: str | Path,
     *,
     site: str | None = None,
-    base_data: Sequence[str | Path] | None = None,
-    extra_data: Sequence[str | Path] = (),
+    sources: Sequence[str] | None = None,
+    data: Sequence[str | Path] = (),
+    mapping=None,
     base_model: str | Path | None = None,
     seed: int = 0,
     promote: bool = True,
@@ -238,8 +239,7 @@ def retrain(
     from ..api import Moderator
     from ..model.pipeline import save_model
     from ..service.keys import resolve_site
-    from .dataset import load_labeled_threads
-    from .sources import training_data
+    from .sources import training_set
     from .training import train_model
 
     say = progress or (lambda message: None)
@@ -257,17 +257,12 @@ def retrain(
             f"no held-out corrections to judge a candidate on: {len(judged)} usable {whose} corrections, "
             "and at least two of a label are needed; send more, or give --force to train and promote anyway"
         )
-    if base_data:
-        threads, provenance = list(load_labeled_threads(base_data)), {"base_data": [str(b) for b in base_data]}
-    else:
-        # The shipped model's own sources: a candidate trained on data/threads alone lost what the
-        # public corpora taught (link-less commercial spam) and could still be promoted on a handful
-        # of held-out corrections.
-        threads, provenance, missing = training_data()
-        if missing:
-            say(f"sources absent, training without them: {', '.join(missing)}")
-    if extra_data:
-        threads += load_labeled_threads(extra_data)
+    # The same data as `train` with the same options: by default the shipped model's own sources (a
+    # candidate trained on data/threads alone lost what the public corpora taught, link-less commercial
+    # spam, and could still be promoted on a handful of held-out corrections).
+    threads, provenance, missing = training_set(sources, data, mapping)
+    if missing:
+        say(f"sources absent, training without them: {', '.join(missing)}")
     threads += corrections_to_threads(store, train_part)
     say(
         f"training {'for ' + site if site else 'the shared base model'} on "

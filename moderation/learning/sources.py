@@ -21,7 +21,7 @@ import hashlib
 import html
 import io
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,3 +208,34 @@ def training_data(
     found, missing = load_sources(names, root=root, blog_paths=blog_paths)
     threads = [thread for source in found for thread in source.threads]
     return threads, {source.name: source.card() for source in found}, missing
+
+
+def training_set(
+    sources: Iterable[str] | None = None,
+    data: Sequence[str | Path] = (),
+    mapping=None,
+) -> tuple[list[Thread], dict[str, dict], list[str]]:
+    """What ``train`` and ``retrain`` learn from, with the same options: ``data`` (labeled files read with
+    ``mapping``, a ``labeled.ColumnMapping``) and the named public ``sources``.
+
+    ``sources=None`` means every training source when no data is given, and none (only the data) when
+    it is, so that ``--data mine.csv`` trains on your comments alone unless ``--sources`` adds the
+    corpora. Returns the threads, the card's provenance entry per source (and "data"), and the names
+    of sources that are absent.
+    """
+    from .labeled import load_labeled
+
+    names = tuple(sources) if sources is not None else (() if data else TRAINING_SOURCES)
+    if not names and not data:
+        raise DataError("nothing to train on: give labeled data, or sources other than none")
+    threads, provenance, missing = training_data(names)
+    if data:
+        own = load_labeled(list(data), mapping)
+        provenance["data"] = {
+            "files": [str(path) for path in data],
+            "sha256": data_hash(own),
+            "threads": len(own),
+            "comments": sum(1 for t in own for c in t.comments if c.label is not None),
+        }
+        threads = threads + own
+    return threads, provenance, missing

@@ -101,8 +101,8 @@ class QueueOptions:
     """How "Retrain now" trains: the service's models directory and base model, the training data."""
 
     models_dir: Path | None = None
-    base_data: list | None = None
-    extra_data: list = field(default_factory=list)
+    sources: list | None = None
+    data: list = field(default_factory=list)
 
 
 class QueuePages:
@@ -442,8 +442,8 @@ class QueuePages:
                     self.store,
                     models_dir,
                     site=site,
-                    base_data=self.options.base_data,
-                    extra_data=self.options.extra_data,
+                    sources=self.options.sources,
+                    data=self.options.data,
                     base_model=self.app.models.base_path,
                 )
         except ModerationError as exc:
