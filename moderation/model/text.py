@@ -144,9 +144,24 @@ _SURROGATE_OR_INVISIBLE = re.compile(f"[\ud800-\udfff{_INVISIBLE}]")
 
 
 @functools.lru_cache(maxsize=1)
-def _lookalike_re() -> re.Pattern:
-    """Any character of the look-alike table: without one, no word of the text can change."""
-    return re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(_lookalikes())) + "]")
+def _lookalike_finders() -> tuple[re.Pattern, frozenset[str]]:
+    """A class of the table's characters up to U+FFFF, and the set of those beyond.
+
+    sre checks a class of characters up to U+FFFF with a bitmap (0.7 us on a blog comment); the 105
+    beyond make it a list scanned per character (36 us), and a set of them costs 2.3 us.
+    """
+    codes = sorted(_lookalikes())
+    basic = re.compile("[" + "".join(re.escape(chr(code)) for code in codes if code <= 0xFFFF) + "]")
+    return basic, frozenset(chr(code) for code in codes if code > 0xFFFF)
+
+
+_BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _has_lookalike(text: str) -> bool:
+    """Whether any character of the look-alike table is in the text: without one, no word can change."""
+    basic, beyond = _lookalike_finders()
+    return bool(basic.search(text) or (_BEYOND_BMP.search(text) and not beyond.isdisjoint(text)))
 
 
 def undisguise(text: str) -> tuple[str, Disguise]:
@@ -173,7 +188,7 @@ def undisguise(text: str) -> tuple[str, Disguise]:
                 compat += count
         text = unicodedata.normalize("NFKC", text)
     swapped = 0
-    if not text.isascii() and _lookalike_re().search(text):
+    if not text.isascii() and _has_lookalike(text):
         table = _lookalikes()
         source = text
         mostly_latin: bool | None = None
