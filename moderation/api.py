@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .model.bundle import ModelBundle
 from .model.decisions import Decision, Incoming, Thresholds, decision_for
 from .model.explain import FeatureIndex, contributions, raw_scale, reasons_for
-from .model.features import CommentItem, item_for_comment, items_from_thread
-from .model.pipeline import ModelBundle, load_model
+from .model.items import CommentItem, item_for_comment, items_from_thread
+from .model.scoring import ScoringModel, load_for_scoring
 from .model.thread import Comment, Post, Thread
 
 # Signs of a real reader: any one of them present keeps a comment from being discarded unseen, however
@@ -64,24 +65,28 @@ def thread_batches(threads: Iterable[Thread], size: int | None = None) -> Iterat
 
 
 class Moderator:
-    """A loaded model with its thresholds; cheap to call, safe to share between threads once built."""
+    """A loaded model with its thresholds; cheap to call, safe to share between threads once built.
 
-    def __init__(self, bundle: ModelBundle):
+    ``model`` scores: read from the parameter file by ``Moderator.load`` (no scikit-learn imported),
+    or, by default, taken from the bundle's fitted pipeline; the two give the same scores.
+    """
+
+    def __init__(self, bundle: ModelBundle, model: ScoringModel | None = None):
         self.bundle = bundle
+        self.model = model if model is not None else ScoringModel.from_pipeline(bundle.pipeline)
         self._feature_index: FeatureIndex | None = None
+        columns = self.model.signal_columns()
+        signs = [(columns[name], floor) for name, floor in REAL_READER_SIGNS.items() if name in columns]
+        self._sign_columns = np.asarray([c for c, _ in signs], dtype=np.int64)
+        # Floors are in the signals' own units; the matrix holds them scaled and weighted.
+        unscale = raw_scale(self.model)
+        self._sign_floors = np.asarray([f for _, f in signs]) / np.maximum(unscale[self._sign_columns], 1e-12)
 
     @property
     def feature_index(self) -> FeatureIndex:
-        """The model's feature names and blocks, built once: building the names sorts every vocabulary."""
+        """The model's feature names and blocks, built once, when reasons are first asked for."""
         if self._feature_index is None:
-            names = self.bundle.pipeline.named_steps["features"].get_feature_names_out()
-            self._feature_index = FeatureIndex(names)
-            position = {str(name): column for column, name in enumerate(names)}
-            signs = [(position[name], floor) for name, floor in REAL_READER_SIGNS.items() if name in position]
-            self._sign_columns = np.asarray([c for c, _ in signs], dtype=np.int64)
-            # Floors are in the signals' own units; the matrix holds them scaled and weighted.
-            unscale = raw_scale(self.bundle.pipeline.named_steps["features"], len(names))
-            self._sign_floors = np.asarray([f for _, f in signs]) / np.maximum(unscale[self._sign_columns], 1e-12)
+            self._feature_index = FeatureIndex.for_model(self.model)
         return self._feature_index
 
     def discard_at(self) -> float:
@@ -90,7 +95,6 @@ class Moderator:
 
     def _real_reader(self, matrix) -> np.ndarray:
         """Per row, whether any sign of a real reader is present (see ``REAL_READER_SIGNS``)."""
-        self.feature_index  # noqa: B018 - builds the sign columns
         if not len(self._sign_columns):
             return np.zeros(matrix.shape[0], dtype=bool)
         values = matrix[:, self._sign_columns]
@@ -99,7 +103,9 @@ class Moderator:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Moderator:
-        return cls(load_model(path))
+        """The model at ``path`` (default: the shipped one), from its parameter file when it has a
+        verified one, so that scoring imports neither scikit-learn nor joblib (scoring.load_for_scoring)."""
+        return cls(*load_for_scoring(path))
 
     @property
     def version(self) -> str:
@@ -115,9 +121,7 @@ class Moderator:
 
     def scores(self, items: Sequence[CommentItem]) -> np.ndarray:
         """Spam probabilities only, without reasons: the fast path for evaluation and benchmarks."""
-        if not items:
-            return np.zeros(0)
-        return self.bundle.pipeline.predict_proba(list(items))[:, 1]
+        return self.model.scores(items)
 
     def decide(
         self, items: Sequence[CommentItem], comments: Sequence[Comment], *, explain: bool = True
@@ -136,12 +140,11 @@ class Moderator:
                     items[start : start + BATCH_COMMENTS], comments[start : start + BATCH_COMMENTS], explain=explain
                 )
             ]
-        pipeline = self.bundle.pipeline
         # Features once, for both the score and its explanation.
-        matrix = pipeline.named_steps["features"].transform(list(items))
-        scores = pipeline.named_steps["classifier"].predict_proba(matrix)[:, 1]
+        matrix = self.model.features(items)
+        scores = self.model.predict(matrix)
         if explain:
-            contrib, _, raw = contributions(pipeline, matrix, self.feature_index.names)
+            contrib, _, raw = contributions(self.model, matrix, self.feature_index.names)
         real_reader = self._real_reader(matrix)
         decisions = []
         for row, (comment, score) in enumerate(zip(comments, scores, strict=True)):

@@ -31,8 +31,9 @@ from pathlib import Path
 from .api import BATCH_COMMENTS, Moderator
 from .api import thread_batches as batches
 from .errors import InputError, ModerationError
+from .model.bundle import ModelBundle
 from .model.decisions import Decision
-from .model.pipeline import ModelBundle, load_model
+from .model.scoring import ScoringModel, load_for_scoring
 from .model.thread import Thread
 
 INSTALL_HINT = "pip install 'moderation[dask]'"
@@ -95,9 +96,14 @@ class ArchiveModerator(Moderator):
     """
 
     def __init__(
-        self, bundle: ModelBundle, backend: DaskBackend | None = None, *, batch_comments: int = BATCH_COMMENTS
+        self,
+        bundle: ModelBundle,
+        backend: DaskBackend | None = None,
+        *,
+        batch_comments: int = BATCH_COMMENTS,
+        model: ScoringModel | None = None,
     ):
-        super().__init__(bundle)
+        super().__init__(bundle, model)
         self.backend = backend
         self.batch_comments = batch_comments
 
@@ -170,18 +176,18 @@ def open_moderator(
         raise InputError("give --scheduler (a running cluster) or --workers (a local one), not both")
     if workers is not None and workers < 1:
         raise InputError(f"--workers must be at least 1, not {workers}")
-    bundle = load_model(model_path)
+    bundle, model = load_for_scoring(model_path)
     if scheduler is None and workers is None:
-        yield ArchiveModerator(bundle)
+        yield ArchiveModerator(bundle, model=model)
         return
     distributed = _distributed()
     with _client(distributed, scheduler, workers) as client:
         try:
-            backend = DaskBackend(client, Moderator(bundle))
+            backend = DaskBackend(client, Moderator(bundle, model))
         except (OSError, TimeoutError) as error:
             raise ClusterError(f"the Dask cluster failed to take the model: {_one_line(error)}") from None
         try:
-            yield ArchiveModerator(bundle, backend)
+            yield ArchiveModerator(bundle, backend, model=model)
         finally:
             backend.close()
 

@@ -6,10 +6,9 @@ import math
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-from sklearn.pipeline import Pipeline
 
-from .pipeline import linear_model
+from .scoring import ScoringModel
+from .stopwords import ENGLISH_STOP_WORDS
 
 # For each signal feature, the phrase for its presence. Every signal is zero or positive and scaled
 # without centring, so a feature contributes to a score only when present, and its phrase needs no
@@ -94,22 +93,20 @@ _BLOCKS = {
 
 
 def contributions(
-    pipeline: Pipeline, matrix, names: np.ndarray | None = None
+    model: ScoringModel, matrix, names: np.ndarray | None = None
 ) -> tuple[sp.csr_matrix, np.ndarray, SignalValues]:
     """Per-item, per-feature contributions to the decision value; also feature names and raw values.
 
-    ``matrix`` is the output of the pipeline's ``features`` step for the items; ``names`` its feature
-    names, when the caller has them already (building them sorts every vocabulary: 120 ms of the
-    165 ms it took to score one comment). For a linear model the decision value is the intercept
-    plus the sum of these contributions, so they account for the whole score.
+    ``matrix`` is ``model.features`` of the items; ``names`` its feature names, when the caller has them
+    already. For a linear model the decision value is the intercept plus the sum of these
+    contributions, so they account for the whole score. ``model`` is the same whether it was read from
+    the parameter file or taken from the joblib pipeline (``ScoringModel.from_pipeline``).
     """
-    features = pipeline.named_steps["features"]
     matrix = sp.csr_matrix(matrix)
-    coef = np.asarray(linear_model(pipeline).coef_).ravel()
-    contrib = matrix.multiply(coef).tocsr()
+    contrib = matrix.multiply(model.coef.ravel()).tocsr()
     if names is None:
-        names = features.get_feature_names_out()
-    raw = _raw_signal_values(features, matrix)
+        names = model.feature_names
+    raw = _raw_signal_values(model, matrix)
     return contrib, names, raw
 
 
@@ -131,22 +128,10 @@ class SignalValues:
         return 0.0 if number is None else float(self.values[row, number])
 
 
-def _signal_blocks(features):
-    """(first column, width, block weight, scaler's scale) of each scaled signal block, in column order."""
-    weights = features.transformer_weights or {}
-    start = 0
-    for name, block in features.transformer_list:
-        # n-gram blocks know their width; asking for their names would sort their vocabularies.
-        width = getattr(block, "n_features_out_", None) or len(block.get_feature_names_out())
-        if isinstance(block, Pipeline) and "scale" in block.named_steps:
-            yield start, width, weights.get(name, 1.0), block.named_steps["scale"].scale_
-        start += width
-
-
-def _raw_signal_values(features, matrix: sp.csr_matrix) -> SignalValues:
+def _raw_signal_values(model: ScoringModel, matrix: sp.csr_matrix) -> SignalValues:
     """Undo each signal block's weight and scaler, so reasons can quote real values (a count, a similarity)."""
     columns, blocks = [], []
-    for start, width, weight, scale in _signal_blocks(features):
+    for start, width, weight, scale in model.signal_blocks():
         # The scaler's inverse_transform, without its per-call checks: (value / weight) * scale.
         blocks.append(matrix[:, start : start + width].toarray() / weight * scale)
         columns.append(np.arange(start, start + width))
@@ -155,10 +140,10 @@ def _raw_signal_values(features, matrix: sp.csr_matrix) -> SignalValues:
     return SignalValues(np.hstack(blocks), np.concatenate(columns))
 
 
-def raw_scale(features, width: int) -> np.ndarray:
-    """Per column, the factor from the pipeline's scaled and weighted value back to the raw signal (1 for n-grams)."""
-    scale = np.ones(width)
-    for start, block_width, weight, block_scale in _signal_blocks(features):
+def raw_scale(model: ScoringModel, width: int | None = None) -> np.ndarray:
+    """Per column, the factor from the model's scaled and weighted value back to the raw signal (1 for n-grams)."""
+    scale = np.ones(model.width if width is None else width)
+    for start, block_width, weight, block_scale in model.signal_blocks():
         scale[start : start + block_width] = block_scale / weight
     return scale
 
@@ -170,13 +155,26 @@ class FeatureIndex:
     scoring to 45 comments/s.
     """
 
-    def __init__(self, names: np.ndarray):
+    def __init__(self, names: np.ndarray, block: np.ndarray | None = None):
         self.names = names
-        namespaces = np.array([str(name).partition(":")[0] for name in names], dtype=object)
-        self.block = np.full(len(names), -1, dtype=np.int8)
         self.blocks = list(_BLOCKS)
-        for number, namespace in enumerate(self.blocks):
-            self.block[namespaces == namespace] = number
+        if block is None:
+            namespaces = np.array([str(name).partition(":")[0] for name in names], dtype=object)
+            block = np.full(len(names), -1, dtype=np.int8)
+            for number, namespace in enumerate(self.blocks):
+                block[namespaces == namespace] = number
+        self.block = block
+
+    @classmethod
+    def for_model(cls, model: ScoringModel) -> FeatureIndex:
+        """The index of a model's columns, with blocks taken from its n-gram blocks' namespaces rather
+        than from parsing every name."""
+        block = np.full(model.width, -1, dtype=np.int8)
+        for start, part in model.block_ranges():
+            namespace = getattr(part, "namespace", None)
+            if namespace in _BLOCKS:
+                block[start : start + part.width] = list(_BLOCKS).index(namespace)
+        return cls(model.feature_names, block)
 
 
 def reasons_for(

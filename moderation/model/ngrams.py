@@ -9,11 +9,15 @@ maps codes to columns. Python still runs once per comment (decoding, preprocessi
 vectorizer's own functions), never once per n-gram.
 
 Only transform uses this: fitting stays scikit-learn's, so the vocabulary and idf, and the saved
-model, do not change. The counts are the same matrix ``CountVectorizer.transform`` builds (same
-values, sorted indices, no duplicates), and the TF-IDF weighting and normalisation are scikit-learn's
-own ``_tfidf.transform`` on it, so the output is bit-identical (tests/test_ngrams.py). A configuration
-this module does not reproduce exactly (a callable analyzer, a custom tokenizer or token pattern with
-word n-grams longer than one, an alphabet too large to pack) falls back to ``vectorizer.transform``.
+model, do not change. ``Tfidf`` is the vocabulary-and-idf form used for scoring, by the pipeline's
+transformers and by the parameter file alike, without importing scikit-learn: it counts with
+``NgramCounter`` (or in Python for a few word documents, or a vocabulary that does not pack), then
+weights and normalises as ``TfidfTransformer.transform`` does, operation for operation, so its output
+is bit-identical to the vectorizer's (tests/test_ngrams.py). ``transform(vectorizer, ...)`` serves any
+other fitted vectorizer: the counts are the same matrix ``CountVectorizer.transform`` builds (same
+values, sorted indices, no duplicates), weighted by the vectorizer's own ``_tfidf``; a configuration
+the counter does not reproduce (a callable analyzer, a custom tokenizer or token pattern with word
+n-grams longer than one, an alphabet too large to pack) falls back to ``vectorizer.transform``.
 
 Codes are exact, not hashes: symbols known to the vocabulary get ids 1..A, unknown ones 0, and an
 n-gram's code is its ids in base ``2**bits``. Because no vocabulary symbol has id 0, a code whose first

@@ -3,15 +3,14 @@
 A saved model is a joblib file holding a ``ModelBundle``: the fitted pipeline, the thresholds, and a
 card (format version, scikit-learn version, training-data hash, metrics). The card is also written as
 JSON beside the model, so a person can read it without loading anything. joblib files are pickles:
-loading one runs code, so only load model files you trust.
+loading one runs code, so only load model files you trust. Beside them, the parameter file
+(scoring.py) holds the same fitted model as plain arrays, which scoring reads without scikit-learn.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import joblib
@@ -22,6 +21,17 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import MaxAbsScaler
 
 from ..errors import ModelError
+from .bundle import (
+    DEFAULT_MODEL_PATH,
+    FORMAT_VERSION,
+    PROJECT_ROOT,
+    ModelBundle,
+    card_path,
+    check_model_path,
+    file_sha256,
+    params_path,
+    verify_model_file,
+)
 from .decisions import Thresholds
 from .features import (
     AuthorFeatures,
@@ -33,14 +43,26 @@ from .features import (
     TextNgrams,
     ThreadContext,
 )
+from .scoring import ScoringModel, check_params, read_params, write_params
 
-# Bump when the bundle's layout or the features' meaning changes: old files are then refused.
-# 3: text normalised before every feature (look-alikes, invisible characters); link, contact, money,
-# keyword and obfuscation signals; trained on several sources; the model file's hash in its card.
-# 4: the pickled classes moved to moderation.model.* (the layout by concern, issue 10).
-FORMAT_VERSION = 4
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_MODEL_PATH = PROJECT_ROOT / "models" / "default.joblib"
+# Re-exported: the saved model's files and facts live in bundle.py, which scoring imports without
+# scikit-learn.
+__all__ = [
+    "BLOCK_WEIGHTS",
+    "DEFAULT_MODEL_PATH",
+    "FORMAT_VERSION",
+    "PROJECT_ROOT",
+    "ModelBundle",
+    "ModelVersionWarning",
+    "build_pipeline",
+    "card_path",
+    "file_sha256",
+    "linear_model",
+    "load_model",
+    "params_path",
+    "save_model",
+    "verify_model_file",
+]
 
 
 # How much each block of features may speak, relative to the others. A block's weight scales its
@@ -118,69 +140,48 @@ def linear_model(pipeline: Pipeline) -> LogisticRegression:
     return classifier
 
 
-@dataclass
-class ModelBundle:
-    pipeline: Pipeline
-    thresholds: Thresholds
-    card: dict = field(default_factory=dict)
-
-    @property
-    def version(self) -> str:
-        return str(self.card.get("version", "unversioned"))
-
-
-def card_path(model_path: str | Path) -> Path:
-    model_path = Path(model_path)
-    return model_path.with_name(model_path.stem + ".card.json")
-
-
 def save_model(bundle: ModelBundle, path: str | Path) -> Path:
-    """Write the model and its card, each atomically, so a reader never sees half a model."""
+    """Write the model, its parameter file and its card, each atomically, so a reader never sees half a
+    model. The card, written last, records the SHA-256 of the other two.
+
+    The parameter file is written only if its scores, read back, match the pipeline's within
+    ``scoring.TOLERANCE`` on ``scoring.probe_items``; otherwise the joblib model and its card are kept
+    (scoring falls back to the joblib) and a ModelError says why.
+    """
     from ..formats.source import atomic_write
 
+    if bundle.pipeline is None:
+        raise ModelError(f"{path}: this model was loaded from its parameter file; load it with load_model to save it")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     bundle.card.setdefault("format_version", FORMAT_VERSION)
     bundle.card.setdefault("sklearn_version", sklearn.__version__)
     bundle.card["thresholds"] = {"hold": bundle.thresholds.hold, "spam": bundle.thresholds.spam}
+    bundle.card.pop("params_sha256", None)
     with atomic_write(path, "wb") as fh:
         joblib.dump(
             {"format_version": FORMAT_VERSION, "sklearn_version": sklearn.__version__, "bundle": bundle}, fh, compress=3
         )
     # Loading a joblib file runs code, so its hash is recorded beside it and checked before loading.
     bundle.card["model_sha256"] = file_sha256(path)
+    params = params_path(path)
+    failure = None
+    try:
+        with atomic_write(params, "wb") as fh:
+            write_params(
+                ScoringModel.from_pipeline(bundle.pipeline), fh, version=bundle.version, thresholds=bundle.thresholds
+            )
+        check_params(bundle.pipeline, read_params(params)[0])
+        bundle.card["params_sha256"] = file_sha256(params)
+    except ModelError as error:
+        failure = error
+        params.unlink(missing_ok=True)
     with atomic_write(card_path(path)) as fh:
         json.dump(bundle.card, fh, indent=2, sort_keys=True, ensure_ascii=False)
         fh.write("\n")
+    if failure is not None:
+        raise ModelError(f"{path}: saved without its parameter file: {failure}")
     return path
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def verify_model_file(path: Path) -> None:
-    """Refuse, before anything is unpickled, a model file that is not the one its card describes.
-
-    A joblib file is a pickle: loading a tampered one runs the attacker's code before any check on
-    its content could (issue 9). The card beside it records the file's SHA-256 at saving time.
-    """
-    card_file = card_path(path)
-    try:
-        card = json.loads(card_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"{path}: no card {card_file.name} beside it to verify the model against") from None
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{card_file}: not a readable model card ({type(exc).__name__})") from None
-    expected = card.get("model_sha256") if isinstance(card, dict) else None
-    if not isinstance(expected, str):
-        raise ModelError(f"{card_file}: records no model_sha256; retrain or re-save the model to use it")
-    if file_sha256(path) != expected:
-        raise ModelError(f"{path}: does not match the SHA-256 in {card_file.name}; refusing to load it")
 
 
 class ModelVersionWarning(UserWarning):
@@ -194,14 +195,7 @@ def _minor(version: str) -> tuple[str, ...]:
 def load_model(path: str | Path | None = None) -> ModelBundle:
     """Load a model saved by ``save_model``, refusing files this version cannot use safely."""
     path = Path(path) if path is not None else DEFAULT_MODEL_PATH
-    if not path.exists():
-        hint = " (run `moderation train` to build it)" if path == DEFAULT_MODEL_PATH else ""
-        raise ModelError(f"{path}: no such model file{hint}")
-    if path.is_dir():
-        raise ModelError(f"{path}: is a directory, expected a model file")
-    if not path.is_file():
-        # A FIFO or a device would block or never end; only regular files are models.
-        raise ModelError(f"{path}: not a regular file")
+    check_model_path(path)
     verify_model_file(path)
     try:
         with warnings.catch_warnings(record=True) as caught:
