@@ -144,7 +144,11 @@ def bench_blocks(moderator: Moderator, threads: list[Thread], limit: int = 10_00
     items = [item for thread in threads for item in items_from_thread(thread)][:limit]
     print(f"\n## N-gram blocks alone, {len(items):,} comments, CPU per text, best of {runs}")
     print(f"{'block':<32} {'sklearn':>10} {'numpy':>10} {'ratio':>7}")
-    for name, block in moderator.bundle.pipeline.named_steps["features"].transformer_list:
+    from moderation.model.pipeline import load_model
+
+    # A moderator loaded from the parameter file has no pipeline: the blocks are compared on the joblib's.
+    pipeline = moderator.bundle.pipeline or load_model().pipeline
+    for name, block in pipeline.named_steps["features"].transformer_list:
         if not isinstance(block, TextNgrams):
             continue
         texts = [_field_text(item, block.field) for item in items]

@@ -97,9 +97,7 @@ class Moderator:
         """Per row, whether any sign of a real reader is present (see ``REAL_READER_SIGNS``)."""
         if not len(self._sign_columns):
             return np.zeros(matrix.shape[0], dtype=bool)
-        values = matrix[:, self._sign_columns]
-        values = values.toarray() if hasattr(values, "toarray") else np.asarray(values)
-        return (values > self._sign_floors).any(axis=1)
+        return (self.model.columns(matrix, self._sign_columns) > self._sign_floors).any(axis=1)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Moderator:

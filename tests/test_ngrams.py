@@ -298,3 +298,16 @@ def test_large_alphabet_form_counts_in_python():
     form = ngrams.Tfidf.from_vectorizer(vectorizer)
     assert form.counter() is None
     np.testing.assert_array_equal(form.transform(texts[:20]).toarray(), vectorizer.transform(texts[:20]).toarray())
+
+
+def test_counter_is_built_once_enough_documents_were_counted_in_python(monkeypatch):
+    monkeypatch.setitem(ngrams.BUILD_COUNTER_AFTER, "char_wb", 50)
+    vectorizer = TfidfVectorizer(**CONFIGS["char_wb-ours"]).fit(FIT_TEXTS)
+    form = ngrams.Tfidf.from_vectorizer(vectorizer)
+    outputs = []
+    for start in range(0, 120, 30):
+        outputs.append(form.transform(FIT_TEXTS[start : start + 30]))
+        assert (form._counter is None) == (start + 30 < 50)
+    for number, output in enumerate(outputs):
+        expected = vectorizer.transform(FIT_TEXTS[number * 30 : number * 30 + 30])
+        np.testing.assert_array_equal(output.toarray(), expected.toarray())

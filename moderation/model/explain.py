@@ -102,8 +102,9 @@ def contributions(
     contributions, so they account for the whole score. ``model`` is the same whether it was read from
     the parameter file or taken from the joblib pipeline (``ScoringModel.from_pipeline``).
     """
-    matrix = sp.csr_matrix(matrix)
-    contrib = matrix.multiply(model.coef.ravel()).tocsr()
+    # matrix.multiply(coef), explicit zeros and entry order included, without scipy's broadcasting.
+    data = matrix.data * model.coef.ravel()[matrix.indices]
+    contrib = sp.csr_matrix((data, matrix.indices, matrix.indptr), shape=matrix.shape)
     if names is None:
         names = model.feature_names
     raw = _raw_signal_values(model, matrix)
@@ -128,16 +129,19 @@ class SignalValues:
         return 0.0 if number is None else float(self.values[row, number])
 
 
-def _raw_signal_values(model: ScoringModel, matrix: sp.csr_matrix) -> SignalValues:
+def _raw_signal_values(model: ScoringModel, matrix) -> SignalValues:
     """Undo each signal block's weight and scaler, so reasons can quote real values (a count, a similarity)."""
-    columns, blocks = [], []
+    columns, weights, scales = [], [], []
     for start, width, weight, scale in model.signal_blocks():
-        # The scaler's inverse_transform, without its per-call checks: (value / weight) * scale.
-        blocks.append(matrix[:, start : start + width].toarray() / weight * scale)
         columns.append(np.arange(start, start + width))
-    if not blocks:
+        weights.append(np.full(width, weight))
+        scales.append(scale)
+    if not columns:
         return SignalValues(np.zeros((matrix.shape[0], 0)), np.zeros(0, dtype=np.int64))
-    return SignalValues(np.hstack(blocks), np.concatenate(columns))
+    columns = np.concatenate(columns)
+    # The scaler's inverse_transform, without its per-call checks: (value / weight) * scale.
+    values = model.columns(matrix, columns) / np.concatenate(weights) * np.concatenate(scales)
+    return SignalValues(values, columns)
 
 
 def raw_scale(model: ScoringModel, width: int | None = None) -> np.ndarray:
