@@ -133,3 +133,20 @@ def test_non_ascii_texts_built_from_the_patterns_pieces(pieces):
     with pytest.MonkeyPatch.context() as patch:
         expected = reference(patch, body)
     assert text._analyse(body) == expected
+
+
+@pytest.mark.parametrize("pattern", list(text._NEEDS), ids=["messenger", "contact-verb", "service-phrase", "money"])
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_texts_around_a_match_analyse_as_the_reference(pattern, data):
+    # The word pre-check (text._WORD_NEEDS) reads the words of the text: a match glued to an apostrophe,
+    # a digit or a placeholder must still be found.
+    lowered = text._LOWERED[pattern]
+    match = data.draw(st.from_regex(lowered, fullmatch=True).filter(lambda s: lowered.search(s)))
+    before, after = (data.draw(st.lists(st.sampled_from(PIECES), max_size=4)) for _ in range(2))
+    glue = st.sampled_from([" ", "'", "\n", "", "-", "0", "_", "_email_", ". "])
+    body = " ".join(before) + data.draw(glue) + data.draw(st.sampled_from([match, match.upper()]))
+    body += data.draw(glue) + " ".join(after)
+    with pytest.MonkeyPatch.context() as patch:
+        expected = reference(patch, body)
+    assert text._analyse(body) == expected

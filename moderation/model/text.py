@@ -221,7 +221,9 @@ def undisguise(text: str) -> tuple[str, Disguise]:
 # Links and e-mail addresses: whitespace-delimited tokens holding ".", ":" , "/" or "@", each found from
 # its start only, then classified in Python with bounded work per token.
 
-_CANDIDATE = re.compile(r"(?<!\S)\S*?[.:/@]\S*")
+# A token whose only ".", ":", "/" or "@" ends it ("post.", "it:") is neither a link nor an address, so a
+# candidate has one followed by more of the token; it is still matched whole, from its start only.
+_CANDIDATE = re.compile(r"(?<!\S)\S*?[.:/@]\S+")
 _MAY_LINK = re.compile(r"[.:/@]\S")
 _HREF = re.compile(r"""href\s*=\s*["']?([^"'\s>]{1,2048})""", re.IGNORECASE)
 _TAG = re.compile(r"<[^<>]{0,2048}>")
@@ -685,6 +687,108 @@ _NEEDS = {
         "pesos",
     ),
 }
+
+# Sharper, when the words of the text are its letter runs: each pattern is \b(?:...)\b and starts with
+# a letter, so a match starts a letter run, and that run is one of these words (the alternative up to
+# its first space, dot or hyphen: "whats" of "whats app", "e" of "e-mail"; a money word after its
+# number). The words with a repeated letter ("watsappp") or two words run together ("wechat") are
+# found as literals. "line" as a word is rarer than inside "online", and "call" than in "calling".
+_WORD_NEEDS: dict[re.Pattern, tuple[frozenset[str], tuple[str, ...]]] = {
+    _MESSENGER: (
+        frozenset(
+            {
+                "whats",
+                "whatsapp",
+                "telegram",
+                "viber",
+                "signal",
+                "skype",
+                "kik",
+                "snapchat",
+                "instagram",
+                "insta",
+                "tiktok",
+                "facebook",
+                "messenger",
+                "imessage",
+                "hangouts",
+                "line",
+                "wa",
+                "t",
+            }
+        ),
+        ("atsap", "chat"),
+    ),
+    _CONTACT_VERB: (
+        frozenset(
+            {
+                "call",
+                "text",
+                "contact",
+                "reach",
+                "message",
+                "msg",
+                "dm",
+                "inbox",
+                "write",
+                "email",
+                "e",
+                "mail",
+                "chat",
+                "hit",
+                "whats",
+                "whatsapp",
+            }
+        ),
+        (),
+    ),
+    _SERVICE_PHRASE: (
+        frozenset(
+            {
+                "customer",
+                "tech",
+                "technical",
+                "help",
+                "helpline",
+                "helpdesk",
+                "toll",
+                "tollfree",
+                "support",
+                "phone",
+                "contact",
+                "care",
+                "reservation",
+                "reservations",
+                "booking",
+                "hotline",
+            }
+        ),
+        (),
+    ),
+    _MONEY: (
+        frozenset(
+            {
+                "usd",
+                "usdt",
+                "dollars",
+                "bucks",
+                "eur",
+                "euros",
+                "gbp",
+                "pounds",
+                "btc",
+                "bitcoin",
+                "bitcoins",
+                "eth",
+                "naira",
+                "rupees",
+                "inr",
+                "pesos",
+            }
+        ),
+        tuple("$£€₹₦¥₱"),
+    ),
+}
 _SEGMENT_END = re.compile(r"[.!?\n]+")
 # Words a real reader signs off or opens with: a short last line of these is no keyword tail.
 _CHAT_WORDS = STOP_WORDS | {
@@ -746,8 +850,11 @@ def _repeated_phrase(words: list[str]) -> int:
     """
     if len(words) < 4 or len(set(words)) == len(words):
         return 0
+    pairs = Counter(pairwise(words))
+    if len(pairs) == len(words) - 1:
+        return 0
     best = 1
-    for (first, second), count in Counter(pairwise(words)).items():
+    for (first, second), count in pairs.items():
         if count > best and (first not in STOP_WORDS or second not in STOP_WORDS):
             best = count
     return best - 1
@@ -755,6 +862,8 @@ def _repeated_phrase(words: list[str]) -> int:
 
 def _keyword_tail(clean: str, words: list[str]) -> bool:
     """A short trailing phrase that shares nothing with the rest: "... keep it up. Carpet Cleaning Leeds"."""
+    if len(words) < 5:  # two tail words and three more, at least
+        return False
     tail_text = clean[-300:].rstrip()
     if not tail_text or tail_text[-1] in "?":
         return False
@@ -839,7 +948,18 @@ def _analyse(text: str) -> Analysis:
     # Case-insensitive patterns run on the lower-cased text where that is the same (see _caseless_text),
     # and only when the text has a literal that a match needs.
     folded, fast = _caseless_text(clean)
-    if fast:
+    distinct = set(words)
+    if fast and not placeheld and "<" not in clean:
+        # The words are then the letter runs of the folded text (split at apostrophes: "don'telegram").
+        find = _LOWERED
+        present = distinct
+        if "'" in words_text:
+            present = distinct.union(*[word.split("'") for word in distinct if "'" in word])
+
+        def may(pattern: re.Pattern) -> bool:
+            needed_words, literals = _WORD_NEEDS[pattern]
+            return not needed_words.isdisjoint(present) or _contains_any(folded, literals)
+    elif fast:
         find = _LOWERED
 
         def may(pattern: re.Pattern) -> bool:
@@ -869,7 +989,7 @@ def _analyse(text: str) -> Analysis:
         repeated_phrase=_repeated_phrase(words),
         keyword_tail=_keyword_tail(_TAG.sub(" ", clean) if "<" in clean else clean, words),
         words=tuple(words),
-        stems=frozenset([w[:6] for w in set(words) - STOP_WORDS if len(w) > 2]),  # content_stems
+        stems=frozenset([w[:6] for w in distinct - STOP_WORDS if len(w) > 2]),  # content_stems
     )
 
 
