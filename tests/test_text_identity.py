@@ -59,6 +59,11 @@ TEXTS = {
     "dots": "a." * 50_000,
     "digit-groups": "1 " * 50_000,
     "zero-width-flood": "a\u200b" * 50_000,
+    "dates-and-phone": "On 14/3/2024 and 2024.03.14 call 555-0199-0000 or 1.800.555.0199",
+    "decimal-and-range": "3.5-inch drives, 2019-2023, 10.30 am, 1-2-3-4-5-6-7-8-9, 12.5.2019-2020",
+    "o-beside-date": "2024-03-14o 555o0199 0000 and O1-2-2024",
+    "spelled-after-date": "2024-01-01one two three four five six seven eight nine zero",
+    "glued-keywords": "don'telegram x'call 300usd 5k usd e-mail we chat watsappp toll-free help desk",
 }
 
 EXPECTED = {
@@ -103,6 +108,11 @@ EXPECTED = {
     "dots": "a40fa1afd2be492c",
     "digit-groups": "fb88d790c391fe05",
     "zero-width-flood": "95092c356e4c41b9",
+    "dates-and-phone": "d52da1f4857a67b1",
+    "decimal-and-range": "c560791a847c846d",
+    "o-beside-date": "16d7952a57b6a815",
+    "spelled-after-date": "b25bb5650c8eeccd",
+    "glued-keywords": "78bc8612cbc7f0d9",
 }
 
 

@@ -465,11 +465,17 @@ _SEPARATORS = frozenset("-/.")
 _LETTER_O = frozenset("Oo")
 
 
-def _phones(text: str, fast: bool, has_digit: bool) -> int:
-    """phone_numbers of ``text``, lower-cased when ``fast`` (see _caseless_text)."""
+def _phones(text: str, fast: bool, has_digit: bool, letter_runs: set[str] | None = None) -> int:
+    """phone_numbers of ``text``, lower-cased when ``fast`` (see _caseless_text).
+
+    ``letter_runs``, when given, are all the runs of letters in the text: each word of a spelled-out
+    number is one, and the first is zero to nine.
+    """
     spelled = _LOWERED[_SPELLED] if fast else _SPELLED
     # A spelled-out number is four number words or more, so the text holds four occurrences of them.
-    may_spell = not fast or _number_words_at_least_4(text)
+    may_spell = not fast or (
+        (letter_runs is None or not _FIRST_NUMBER_WORDS.isdisjoint(letter_runs)) and _number_words_at_least_4(text)
+    )
     if not has_digit:
         return _count_phones(spelled.sub(_spelled_digits, text)) if may_spell and spelled.search(text) else 0
     spans = [m.span() for m in _DIGIT_GROUP.finditer(text)]
@@ -485,18 +491,28 @@ def _phones(text: str, fast: bool, has_digit: bool) -> int:
 
 
 def _may_rewrite(text: str, spans: list[tuple[int, int]]) -> bool:
-    """Whether a date (it has a digit, a separator and a digit) or a letter O beside a digit is there.
+    """Whether a date or a letter O beside a digit may be there, from the digit groups.
 
+    Both date forms are three groups joined by single "-", "/" or "." with one or two digits in the
+    middle one ("2024-03-14", "14/3/2024"): a decimal ("3.5") or a range ("2019-2023") is not enough.
     Removing a date leaves a space, so it brings no letter O next to a digit that was not already.
     """
-    previous_end = -2
+    previous_start = previous_end = -2
+    joined = False  # the previous group follows the one before it after a single separator
     for start, end in spans:
         if start == previous_end + 1 and text[previous_end] in _SEPARATORS:
-            return True
+            if joined and previous_end - previous_start <= 2:
+                return True
+            joined = True
+        else:
+            joined = False
         if (start and text[start - 1] in _LETTER_O) or (end < len(text) and text[end] in _LETTER_O):
             return True
-        previous_end = end
+        previous_start, previous_end = start, end
     return False
+
+
+_FIRST_NUMBER_WORDS = frozenset(_NUMBER_WORDS) - {"hundred"}
 
 
 def _number_words_at_least_4(lowered: str) -> bool:
@@ -955,17 +971,20 @@ def _analyse(text: str) -> Analysis:
         present = distinct
         if "'" in words_text:
             present = distinct.union(*[word.split("'") for word in distinct if "'" in word])
+        letter_runs = present
 
         def may(pattern: re.Pattern) -> bool:
             needed_words, literals = _WORD_NEEDS[pattern]
             return not needed_words.isdisjoint(present) or _contains_any(folded, literals)
     elif fast:
         find = _LOWERED
+        letter_runs = None
 
         def may(pattern: re.Pattern) -> bool:
             return _contains_any(folded, _NEEDS[pattern])
     else:
         find = _AS_IS
+        letter_runs = None
 
         def may(pattern: re.Pattern) -> bool:
             return True
@@ -979,7 +998,7 @@ def _analyse(text: str) -> Analysis:
         anchors=len(_ANCHOR.findall(clean)) if "<" in clean else 0,
         url_chars=sum(len(link.url) for link in links) if links else 0,
         emails=emails,
-        phones=_phones(folded, fast, has_digit),
+        phones=_phones(folded, fast, has_digit, letter_runs),
         messengers=len(find[_MESSENGER].findall(folded)) if may(_MESSENGER) else 0,
         handles=handles,
         contact_verb=may(_CONTACT_VERB) and find[_CONTACT_VERB].search(folded) is not None,
