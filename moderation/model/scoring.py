@@ -39,7 +39,7 @@ from .bundle import (
 )
 from .decisions import Thresholds
 from .items import CommentItem, field_text, item_for_comment, items_from_thread
-from .ngrams import Tfidf
+from .ngrams import Tfidf, tfidf_for
 from .thread import Comment, Post, Thread
 
 # Bump when the parameter file's layout changes; a file of another layout is refused.
@@ -230,7 +230,10 @@ class ScoringModel:
     # ----------------------------------------------------------------------------------------------
     @classmethod
     def from_pipeline(cls, pipeline) -> ScoringModel:
-        """The parameters of a fitted ``build_pipeline`` pipeline; a ModelError for any other shape."""
+        """The parameters of a fitted ``build_pipeline`` pipeline; a ModelError for any other shape.
+
+        The n-gram and idf forms are the ones the pipeline's own transformers use (``tfidf_for``), so
+        their counters are built once for both."""
         try:
             features = pipeline.named_steps["features"]
             classifier = pipeline.named_steps["classifier"]
@@ -241,7 +244,7 @@ class ScoringModel:
         for name, transformer in features.transformer_list:
             kind = type(transformer).__name__
             if kind == "TextNgrams":
-                tfidf = Tfidf.from_vectorizer(transformer.vectorizer_)
+                tfidf = tfidf_for(transformer.vectorizer_)
                 if tfidf is None or name in weights:
                     raise ModelError(f"block {name}: n-gram settings the parameter file cannot reproduce")
                 blocks.append(NgramBlock(name, transformer.field, transformer.namespace, tfidf))
@@ -253,7 +256,7 @@ class ScoringModel:
             kind = SIGNAL_KINDS[type(inner).__name__]
             idf = None
             if kind == "post":
-                idf = Tfidf.from_vectorizer(inner.idf_)
+                idf = tfidf_for(inner.idf_)
                 if idf is None:
                     raise ModelError(f"block {name}: idf settings the parameter file cannot reproduce")
             weight = weights.get(name)
