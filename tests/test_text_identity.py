@@ -159,3 +159,9 @@ def test_analysis_is_unchanged(name):
     analysis = _analyse(TEXTS[name])
     digest = hashlib.sha256(canonical(analysis).encode("utf-8", "surrogatepass")).hexdigest()[:16]
     assert digest == EXPECTED[name], canonical(analysis)[:2000]
+
+
+def test_an_analysis_has_exactly_the_dataclass_fields():
+    # _analyse builds Analysis without its __init__ (text._new_analysis): a field added to the class
+    # and not to _analyse would be missing, not defaulted.
+    assert vars(_analyse(TEXTS["handle-contact"])).keys() == Analysis.__dataclass_fields__.keys()
