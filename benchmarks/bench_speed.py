@@ -13,7 +13,8 @@ Printed first: the three n-gram blocks alone, CPU per text, scikit-learn's trans
 moderation/model/ngrams.py. Then, each beside the peer (TF-IDF words + LogisticRegression trained on
 every labeled comment of data/threads, as in bench_peers.py) and, with ``--ngrams both`` (the
 default), for the two ways of counting n-grams: ``numpy`` (moderation/model/ngrams.py) and
-``sklearn`` (the vectorizers' own transform, what scoring did before; same scores to the bit):
+``sklearn`` (n-grams counted one by one in Python as scikit-learn's analyzers do, what scoring did
+before; same scores to the bit):
 
 - batch: comments/s through ``Moderator.score_threads`` without and with reasons, by CPU time of this
   process (per core: scoring is single-threaded) and by wall time;
@@ -110,16 +111,18 @@ def peer_model():
 
 @contextlib.contextmanager
 def ngram_mode(mode: str):
-    """``numpy``: moderation/model/ngrams.py counts; ``sklearn``: every vectorizer's own transform."""
+    """``numpy``: moderation/model/ngrams.py counts; ``sklearn``: every vectorizer's own transform, and
+    scoring's ngrams.Tfidf forms counting n-gram by n-gram in Python (scikit-learn's algorithm)."""
     if mode == "numpy":
         yield
         return
-    original = ngrams.counter_for
+    original, original_counter = ngrams.counter_for, ngrams.Tfidf.counter
     ngrams.counter_for = lambda vectorizer: None
+    ngrams.Tfidf.counter = lambda self: None
     try:
         yield
     finally:
-        ngrams.counter_for = original
+        ngrams.counter_for, ngrams.Tfidf.counter = original, original_counter
 
 
 def timed(function) -> tuple[float, float]:
