@@ -100,6 +100,11 @@ def load_blog(paths: Iterable[str | Path] | None = None) -> Source:
     return Source("blog", threads, digest=data_hash(threads))
 
 
+# A video's comments in these sets are a sample of its thousands, with no replies: each is learned
+# from and scored without the others as its thread (dataset.training_arrays says why).
+SAMPLED = {"conversation": False}
+
+
 def load_youtube(root: Path) -> Source | None:
     files = sorted((root / "youtube_spam_collection").glob("Youtube0*.csv"))
     if not files:
@@ -116,7 +121,7 @@ def load_youtube(root: Path) -> Source | None:
             )
             for row in _csv_rows(file)
         ]
-        threads.append(Thread(post=Post(), comments=comments, id=f"youtube:{file.stem}"))
+        threads.append(Thread(post=Post(), comments=comments, id=f"youtube:{file.stem}", extra=dict(SAMPLED)))
     return Source("youtube", _tag(threads, "youtube"), files, _files_digest(files))
 
 
@@ -149,7 +154,7 @@ def load_tubespam_pilot(root: Path, exclude_ids: set[str] = frozenset()) -> Sour
             for row in _csv_rows(file)
             if row["COMMENT_ID"] not in exclude_ids
         ]
-        threads.append(Thread(post=Post(), comments=comments, id=f"tubespam:{file.stem}"))
+        threads.append(Thread(post=Post(), comments=comments, id=f"tubespam:{file.stem}", extra=dict(SAMPLED)))
     return Source("tubespam_pilot", _tag(threads, "tubespam_pilot"), files, _files_digest(files))
 
 
