@@ -303,7 +303,7 @@ def run(args, server, base, key, db, model, service) -> int:
             "retrain",
             "--db",
             str(db),
-            "--base-data",
+            "--data",
             str(CORPUS),
             "--model",
             str(model),
