@@ -1,0 +1,175 @@
+"""The signal blocks' faster paths against plain reference code: the same values, to the bit.
+
+The batch speed-ups of issue 10 (threads compared whole in one product, thread counts as sets, shingles
+by zip, pre-checks before the context regexes) must not change a score: each is checked here against
+the straightforward code it replaced.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from moderation.model import signals
+from moderation.model.items import item_for_comment, items_from_thread
+from moderation.model.text import analyse
+from moderation.model.thread import Comment, Post, Thread, mentioned_name
+
+WORDS = [
+    "pan",
+    "oil",
+    "bake",
+    "season",
+    "iron",
+    "rust",
+    "stove",
+    "kitchen",
+    "cheap",
+    "loans",
+    "casino",
+    "visit",
+    "great",
+    "post",
+    "thanks",
+]
+AUTHORS = ["Ines", "Sam Taylor", "Kim", "best payday loans", "Dana Whit", "Olaf", "", "Mrs Helen"]
+
+
+def _thread(rng: random.Random, size: int, number: int) -> Thread:
+    post = Post(title=f"Cast iron {number}", body=" ".join(rng.choices(WORDS, k=30)))
+    comments = []
+    for index in range(size):
+        words = rng.choices(WORDS + AUTHORS[:6], k=rng.randint(0, 14))
+        if rng.random() < 0.1:
+            words = ["> quoted line\n", *words]
+        if rng.random() < 0.1:
+            words.append('"this one was said before, word for word"')
+        if rng.random() < 0.1:
+            words.insert(0, f"@{rng.choice(AUTHORS[:6])}:")
+        comments.append(Comment(body=" ".join(words), author=rng.choice(AUTHORS), id=str(index)))
+    return Thread(post=post, comments=comments)
+
+
+def _items(sizes: list[int], outside: int = 0, seed: int = 0):
+    rng = random.Random(seed)
+    threads = [_thread(rng, size, number) for number, size in enumerate(sizes)]
+    items = [item for thread in threads for item in items_from_thread(thread)]
+    for thread in threads[:outside]:
+        items.append(item_for_comment(Comment(body=" ".join(rng.choices(WORDS, k=8))), thread.post, thread))
+    return items
+
+
+@pytest.fixture(scope="module")
+def post_signals(moderator) -> signals.PostSignals:
+    return next(block._signals for _, block in moderator.model.block_ranges() if getattr(block, "kind", "") == "post")
+
+
+def _vectors(post_signals, items):
+    texts: dict[str, int] = {}
+    for item in items:
+        texts.setdefault(item.body, len(texts))
+        for body in item.thread_bodies:
+            texts.setdefault(body, len(texts))
+    vectors = post_signals.idf.transform([" ".join(sorted(analyse(text).stems)) for text in texts])
+    return texts, vectors
+
+
+def _nearest_reference(items, texts, vectors, window: int = signals.NEIGHBOURS) -> np.ndarray:
+    """Every comment against its window, one dense dot product at a time."""
+    dense = vectors.toarray()
+    best = np.zeros(len(items))
+    for row, item in enumerate(items):
+        bodies = item.thread_bodies
+        if item.index >= 0:
+            others = [j for j in range(len(bodies)) if 0 < abs(j - item.index) <= window]
+        else:
+            others = list(range(max(0, len(bodies) - 2 * window), len(bodies)))
+        me = dense[texts[item.body]]
+        best[row] = max([0.0, *(float(me @ dense[texts[bodies[j]]]) for j in others)])
+    return best
+
+
+@pytest.mark.parametrize(
+    ("sizes", "outside"),
+    [
+        ([1, 1, 2, 3], 0),
+        ([20] * 30, 0),
+        ([129, 130, 5], 0),
+        ([300, 7, 256, 257], 0),
+        ([20, 0, 40, 1], 3),
+    ],
+    ids=["tiny threads", "blog-sized threads", "window edge", "longer than a chunk", "with comments beside threads"],
+)
+def test_threads_compared_whole_give_the_per_block_similarities(post_signals, sizes, outside):
+    items = _items(sizes, outside)
+    texts, vectors = _vectors(post_signals, items)
+    whole = signals.PostSignals._nearest_neighbour_similarity(items, texts, vectors)
+    # chunk=1: every thread of more than one comment takes the per-block path, one position a block.
+    blocks = signals.PostSignals._nearest_neighbour_similarity(items, texts, vectors, chunk=1)
+    assert np.array_equal(whole, blocks)
+    assert (whole > 0).sum() > len(items) // 4
+    np.testing.assert_allclose(whole, _nearest_reference(items, texts, vectors), rtol=0, atol=1e-12)
+
+
+@given(st.lists(st.frozensets(st.integers(0, 12), max_size=8), max_size=12))
+def test_used_once_and_twice_are_a_counters_above_zero_and_one(sets):
+    counts = Counter(element for members in sets for element in members)
+    once, twice = signals._used_once_and_twice(iter(sets))
+    assert once == {e for e, n in counts.items() if n > 0}
+    assert twice == {e for e, n in counts.items() if n > 1}
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 6])
+@pytest.mark.parametrize("length", [0, 1, 4, 5, 6, 30])
+def test_shingles_by_zip_hash_the_same_tuples_as_slices(post_signals, size, length):
+    words = tuple(f"w{i % 7}" for i in range(length))
+    text = analyse(" ".join(words))
+    shingler = signals.PostSignals(post_signals.idf, size)
+    expected = frozenset(hash(text.words[i : i + size]) for i in range(len(text.words) - size + 1))
+    assert shingler._shingles(text) == expected
+
+
+_WORD = re.compile(r"\w+")
+_QUOTE = re.compile(r"^\s*>|[\"“][^\"”\n]{12,400}[\"”]", re.MULTILINE)
+
+
+def _context_reference(items) -> np.ndarray:
+    """ContextSignals as first written: every 1-3 word window looked up, the quote regex on every body."""
+    out = np.zeros((len(items), 4))
+    for row, item in enumerate(items):
+        seen: dict[str, int] = {}
+        names: dict[tuple[str, ...], int] = {}
+        for position, author in enumerate(item.thread_authors):
+            seen.setdefault(author, position)
+            words = tuple(_WORD.findall(author.casefold()))
+            if 0 < len(words) <= 3 and len("".join(words)) >= 3:
+                names.setdefault(words, position)
+        limit = item.index if item.index >= 0 else len(item.thread_authors)
+        out[row, 0] = float(item.parent_body is not None or bool(mentioned_name(item.body)))
+        words = _WORD.findall(analyse(item.body).clean.casefold())
+        out[row, 1] = float(
+            any(
+                names.get(tuple(words[i : i + size]), limit) < limit
+                for size in (1, 2, 3)
+                for i in range(len(words) - size + 1)
+            )
+        )
+        out[row, 2] = float(bool(_QUOTE.search(item.body[:32768])))
+        out[row, 3] = float(bool(item.author) and seen.get(item.author, limit) < limit)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
+def test_context_signals_match_the_reference(seed):
+    items = _items([1, 12, 40, 3, 25], outside=2, seed=seed)
+    items.append(item_for_comment(Comment(body="“A quote long enough to count” and “short”", author="Kim")))
+    actual = signals.ContextSignals().rows(items)
+    expected = _context_reference(items)
+    assert np.array_equal(actual, expected)
+    assert expected[:, 1].any() and expected[:, 2].any() and expected[:, 3].any()
