@@ -14,7 +14,8 @@ Held-out sets, each tested on after training on the others (``moderation.learnin
 
 Ours is the full model as shipped: ``train_model(train_threads, seed=0, cv=--cv)`` (its grouped CV
 chooses the thresholds; the sources are weighted by ``training.SOURCE_WEIGHTS``), scoring each
-held-out comment with its own thread's context (each video is one thread; never the labels). The
+held-out comment as training sees it (``training_arrays``: a blog comment with its post and thread; a
+YouTube or TubeSpam comment alone, since those sets are samples with no replies; never the labels). The
 peers of bench_peers.py (bogofilter, SpamBayes, TF-IDF + LogisticRegression) are trained on exactly
 the same labeled rows, comment text only. Each classifier is judged at its own threshold: ours at
 its spam threshold (and, held or blocked, at its hold threshold), bogofilter 0.99, SpamBayes 0.90,
@@ -133,8 +134,8 @@ def run_ours(held: HeldOut, cv: int) -> tuple[np.ndarray, dict, dict]:
         print(f"  [{held.name}] ours: CV fold {number}/{total} done", file=sys.stderr, flush=True)
 
     bundle = train_model(held.train, seed=0, cv=cv, progress=progress)
-    # The held-out comments are scored inside their own threads (post, other comments), as the service
-    # would see them; training_arrays never passes labels into an item.
+    # The held-out comments are built as training builds them (a blog comment inside its thread, a
+    # sampled YouTube comment alone); training_arrays never passes labels into an item.
     items, _y, _groups = training_arrays(held.test)
     scores = Moderator(bundle).scores(items)
     thresholds = bundle.thresholds
