@@ -173,3 +173,30 @@ def test_context_signals_match_the_reference(seed):
     expected = _context_reference(items)
     assert np.array_equal(actual, expected)
     assert expected[:, 1].any() and expected[:, 2].any() and expected[:, 3].any()
+
+
+@pytest.mark.parametrize("code", range(128), ids=lambda code: f"U+{code:04X}")
+def test_ascii_letter_tables_are_str_isalpha_and_isupper(code):
+    byte = bytes([code])
+    assert bool(byte.translate(None, signals._NOT_ASCII_LETTER)) == chr(code).isalpha()
+    assert bool(byte.translate(None, signals._NOT_ASCII_UPPER)) == chr(code).isupper()
+
+
+@given(st.text(alphabet="aAb!.\n ?é", max_size=40))
+def test_repeats_pre_check_counts_what_the_regex_counts(text):
+    ascii = text.encode("ascii") if text.isascii() else None
+    assert signals._repeats(text, ascii) == len(signals._REPEAT.findall(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "aaa", "aaaa", "aaaaaaaa!!!!", "\n\n\n\n", "ab" * 50, "Sooooo good!!!", "a\naaa", "ééééé", "x" * 5000],
+    ids=["empty", "three", "four", "two runs", "newlines", "alternating", "word", "broken run", "non-ascii", "long"],
+)
+def test_shape_signals_match_the_unicode_counts(text):
+    item = item_for_comment(Comment(body=text))
+    (row,) = signals.ShapeSignals().rows([item])
+    clean = analyse(text).clean.strip()
+    letters, upper = sum(map(str.isalpha, clean)), sum(map(str.isupper, clean))
+    assert row[3] == upper / max(letters, 1)
+    assert row[6] == min(len(signals._REPEAT.findall(clean)), 3) / 3

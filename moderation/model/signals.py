@@ -25,10 +25,11 @@ class RowSignals:
     NAMES: tuple[str, ...] = ()
 
     def rows(self, items) -> np.ndarray:
-        out = np.zeros((len(items), len(self.NAMES)))
-        for number, item in enumerate(items):
-            out[number] = self.row(item, analyse(item.body))
-        return out
+        # One array from all the rows' tuples: assigning each row into a zeroed array cost ~1 us a row
+        # (the same float64 values either way).
+        row = self.row
+        values = [row(item, analyse(item.body)) for item in items]
+        return np.array(values, dtype=np.float64).reshape(len(items), len(self.NAMES))
 
     def row(self, item: CommentItem, text: Analysis) -> tuple[float, ...]:
         raise NotImplementedError
@@ -441,8 +442,16 @@ class ShapeSignals(RowSignals):
 
     def row(self, item: CommentItem, text: Analysis) -> tuple[float, ...]:
         clean = _TAG.sub(" ", text.clean).strip() if "<" in text.clean else text.clean.strip()
-        letters = sum(map(str.isalpha, clean))
-        upper = sum(map(str.isupper, clean))
+        if clean.isascii():
+            # In ASCII, str.isalpha is A-Z and a-z and str.isupper is A-Z: bytes.translate counts them
+            # in C (6.1 -> 0.9 us per ASCII benchmark comment, with the encoding; 71% of them are ASCII).
+            ascii = clean.encode("ascii")
+            letters = len(ascii.translate(None, _NOT_ASCII_LETTER))
+            upper = len(ascii.translate(None, _NOT_ASCII_UPPER))
+        else:
+            ascii = None
+            letters = sum(map(str.isalpha, clean))
+            upper = sum(map(str.isupper, clean))
         return (
             float(not clean),
             math.log1p(len(item.body.strip())),
@@ -453,16 +462,34 @@ class ShapeSignals(RowSignals):
             # comments as spam (benchmarks/bench_peers.py, transfer of the shipped model).
             min(clean.count("!"), 3) / 3,
             min(clean.count("?"), 3) / 3,
-            min(len(_REPEAT.findall(clean)), 3) / 3,
+            min(_repeats(clean, ascii), 3) / 3,
             math.log1p(clean.count("\n")),
             float(item.type in LINKBACK_TYPES),
         )
 
 
 _TAG = re.compile(r"<[^<>]{0,2048}>")
+_NOT_ASCII_LETTER = bytes(b for b in range(256) if not (65 <= b <= 90 or 97 <= b <= 122))
+_NOT_ASCII_UPPER = bytes(b for b in range(256) if not 65 <= b <= 90)
 _SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
 _REPEAT = re.compile(r"(.)\1{3,}")
 _QUOTE = re.compile(r"^\s*>|[\"“][^\"”\n]{12,400}[\"”]", re.MULTILINE)
+
+
+def _repeats(clean: str, ascii: bytes | None) -> int:
+    """``len(_REPEAT.findall(clean))``, without the scan when no character repeats four times in a row.
+
+    For ASCII text, the XOR of its bytes with themselves shifted by one is zero where two neighbours are
+    equal, so four equal characters leave three zero bytes in a row: when there are none, there is no
+    match (the regex tries a match at every character: 3.3 -> 1.3 us per ASCII benchmark comment).
+    """
+    if ascii is not None and len(ascii) > 3:
+        neighbours = int.from_bytes(ascii[:-1], "big") ^ int.from_bytes(ascii[1:], "big")
+        if b"\0\0\0" not in neighbours.to_bytes(len(ascii) - 1, "big"):
+            return 0
+    elif ascii is not None:
+        return 0
+    return len(_REPEAT.findall(clean))
 
 
 class ContextSignals:
