@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from moderation.model import signals
 from moderation.model.items import item_for_comment, items_from_thread
-from moderation.model.text import analyse
+from moderation.model.text import analyse, host_of
 from moderation.model.thread import Comment, Post, Thread, mentioned_name
 
 WORDS = [
@@ -200,3 +200,10 @@ def test_shape_signals_match_the_unicode_counts(text):
     letters, upper = sum(map(str.isalpha, clean)), sum(map(str.isupper, clean))
     assert row[3] == upper / max(letters, 1)
     assert row[6] == min(len(signals._REPEAT.findall(clean)), 3) / 3
+
+
+@given(st.text(alphabet="ab./: wxhtpcom", max_size=30))
+def test_author_url_like_pre_check_keeps_host_of(name):
+    (row,) = signals.AuthorSignals().rows([item_for_comment(Comment(body="hi", author=name))])
+    words = name.strip()[:200].split()
+    assert row[2] == float(any(host_of(word) for word in words))

@@ -390,7 +390,8 @@ class AuthorSignals(RowSignals):
         return (
             math.log1p(len(words)),
             float(any(ch.isdigit() for ch in name)),
-            float(any(host_of(word) for word in words)),
+            # host_of finds a host only in a word with a "." or a "/" (most names have neither).
+            float(("." in name or "/" in name) and any(host_of(word) for word in words)),
             float(not name or name.casefold() in {"anonymous", "guest", "anon"}),
             float(bool(name) and name.casefold() == item.post_author.strip().casefold()),
             _name_in_text(name, text, item.author_url),
