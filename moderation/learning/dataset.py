@@ -11,8 +11,7 @@ import numpy as np
 
 from ..errors import DataError, ModerationError
 from ..formats import read_threads
-from ..model.features import CommentItem, items_from_thread
-from ..model.items import item_for_comment
+from ..model.items import CommentItem, item_for_comment, items_from_thread
 from ..model.thread import LABELS, Thread
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "threads"

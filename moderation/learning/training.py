@@ -39,8 +39,9 @@ CONTEXT_FREE_SHARE = 0.3
 # Each source's total weight relative to our blog threads'. The public corpora bring real readers and
 # real commercial spam, which our hand-written threads lack (a TF-IDF model trained on our threads scored
 # ROC AUC 0.64 on a held-back set of real blog comments, 0.72 with the SMS corpus added: issue 8), but
-# they have no post (YouTube) or neither post nor thread (SMS): at half the blog's weight each, blog
-# threads still decide what the post and thread features mean. Sources not named here (a user's own
+# they have neither post nor thread (YouTube's sampled comments are learned alone, see
+# dataset.training_arrays; SMS messages are single): at half the blog's weight each, blog threads
+# still decide what the post and thread features mean. Sources not named here (a user's own
 # data, corrections) weigh one per comment, as blog threads do.
 SOURCE_WEIGHTS = {"blog": 1.0, "youtube": 0.5, "sms": 0.5}
 
