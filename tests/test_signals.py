@@ -13,6 +13,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -115,6 +116,33 @@ def test_threads_compared_whole_give_the_per_block_similarities(post_signals, si
     assert np.array_equal(whole, blocks)
     assert (whole > 0).sum() > len(items) // 4
     np.testing.assert_allclose(whole, _nearest_reference(items, texts, vectors), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "outside"),
+    [([1, 1, 2, 3], 0), ([20] * 30, 0), ([0, 0], 3), ([40, 1], 5)],
+    ids=["tiny threads", "blog-sized threads", "comments beside empty threads", "beside threads"],
+)
+def test_paired_dots_are_scipys_row_sums_to_the_bit(post_signals, sizes, outside):
+    items = _items(sizes, outside)
+    texts, vectors = _vectors(post_signals, items)
+    # Empty texts (rows with no entries) and pairs with nothing in common, beside real pairs.
+    vectors = sp.vstack([vectors, post_signals.idf.transform(["", "zzzunknownstem"])]).tocsr()
+    rng = np.random.default_rng(len(items))
+    a = rng.integers(0, vectors.shape[0], 3 * len(items))
+    b = np.concatenate([a[: len(items)], rng.integers(0, vectors.shape[0], 2 * len(items))])
+    expected = np.asarray(vectors[a].multiply(vectors[b]).sum(axis=1)).ravel()
+    got = signals.paired_dots(vectors, a, b)
+    assert np.array_equal(got, expected)
+    assert (got > 0).sum() >= len(items) // 2
+
+
+@pytest.mark.parametrize("rows", [[], [0], [0, 1]], ids=["none", "one empty row", "two empty rows"])
+def test_paired_dots_of_empty_rows_are_zero(post_signals, rows):
+    vectors = post_signals.idf.transform(["", ""])
+    assert np.array_equal(
+        signals.paired_dots(vectors, np.array(rows, dtype=int), np.array(rows, dtype=int)), np.zeros(len(rows))
+    )
 
 
 @given(st.lists(st.frozensets(st.integers(0, 12), max_size=8), max_size=12))

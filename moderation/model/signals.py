@@ -97,8 +97,7 @@ class PostSignals:
         nearest = self._nearest_neighbour_similarity(items, texts, vectors)
         mine = np.fromiter((texts[item.body] for item in items), dtype=np.int64, count=len(items))
         posts = np.fromiter((texts[item.post_text] for item in items), dtype=np.int64, count=len(items))
-        # One sparse product for every item's similarity to its post, not one per item.
-        post_similarity = np.asarray(vectors[mine].multiply(vectors[posts]).sum(axis=1)).ravel()
+        post_similarity = paired_dots(vectors, mine, posts)
         for row, item in enumerate(items):
             has_post = bool(item.post_text.strip())
             out[row, 0] = float(has_post)
@@ -238,6 +237,42 @@ class _ThreadCounts:
         if not grams:
             return 0.0
         return len(grams & self._grams[own]) / len(grams)
+
+
+def paired_dots(X: sp.csr_array, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row ``a[k]`` of ``X`` dotted with row ``b[k]``, for every k: the same bits as
+    ``X[a].multiply(X[b]).sum(axis=1)``, without building three sparse matrices.
+
+    ``X`` has sorted column indices. The products are taken in column order and each pair's added by
+    ``np.add.reduceat``, as scipy's row sum does (a sum one by one differs in the last bit). The
+    scipy calls cost ~250 us per call whatever the batch, most of the post block's 400 us for one
+    comment scored alone (a check); this costs ~30 us (tests/test_signals.py checks the bits).
+    """
+    n = len(a)
+    width = X.shape[1]
+
+    def entries(rows):
+        starts = X.indptr[rows].astype(np.int64)
+        lengths = X.indptr[rows + 1].astype(np.int64) - starts
+        firsts = np.cumsum(lengths) - lengths
+        positions = np.repeat(starts - firsts, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
+        pairs = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        return positions, pairs * width + X.indices[positions]
+
+    mine, mine_keys = entries(np.asarray(a, dtype=np.int64))
+    theirs, their_keys = entries(np.asarray(b, dtype=np.int64))
+    if not len(mine_keys) or not len(their_keys):
+        return np.zeros(n)
+    # Both key arrays are sorted (pair, then column): each of a's entries finds b's by binary search.
+    where = np.minimum(np.searchsorted(their_keys, mine_keys), len(their_keys) - 1)
+    found = their_keys[where] == mine_keys
+    products = X.data[mine[found]] * X.data[theirs[where[found]]]
+    out = np.zeros(n)
+    if len(products):
+        pairs = mine_keys[found] // width
+        firsts = np.flatnonzero(np.r_[True, pairs[1:] != pairs[:-1]])
+        out[pairs[firsts]] = np.add.reduceat(products, firsts)
+    return out
 
 
 def _used_once_and_twice(sets) -> tuple[set, set]:
