@@ -19,11 +19,21 @@ attack work against waitress's default).
 
 Only 127.0.0.1 is ever contacted. The model is trained on the small test corpus unless --model is given,
 so that the figures measure the service, not a minute of training.
+
+The clients share the machine with the server, so their cost counts: the script prints the CPU seconds
+of the server process, of the clients (this process) and of the retrain over the run. ``--client http``
+(the default) sends each thread's requests on one keep-alive ``http.client`` connection; ``--client
+httpx`` uses one ``httpx.Client`` per thread, as the figures before 2026-11-29 11:00 did, and costs the
+clients about twice the CPU per request (benchmarks/README.md, "Service checks per second").
+``--processes N`` passes ``--processes N`` to `serve`.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import os
+import resource
 import socket
 import sqlite3
 import statistics
@@ -32,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import httpx
@@ -72,6 +83,8 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=None, help="model to serve [default: trained on tests corpus]")
     parser.add_argument("--slowloris", type=int, default=0, help="run the slowloris test with this many connections")
     parser.add_argument("--serve-args", default="", help="extra options for `serve`, split on spaces")
+    parser.add_argument("--client", choices=("http", "httpx"), default="http", help="the checkers' HTTP client")
+    parser.add_argument("--processes", type=int, default=1, help="server processes (`serve --processes`)")
     args = parser.parse_args()
     if not 0 <= args.slowloris <= 2000:
         parser.error("--slowloris: at most 2000 connections")
@@ -109,6 +122,7 @@ def main() -> int:
                 "0",
                 "--threads",
                 str(args.threads),
+                *(["--processes", str(args.processes)] if args.processes != 1 else []),
                 *args.serve_args.split(),
             ],
             cwd=ROOT,
@@ -202,6 +216,60 @@ def slowloris(args, server, base, port) -> int:
     return 0 if ok else 1
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid`` and its live descendants; nan off Linux."""
+    try:
+        stats = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat", "rb") as f:
+                        fields = f.read().rsplit(b")", 1)[1].split()
+                except OSError:
+                    continue
+                stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    except OSError:
+        return float("nan")
+    tree, total, grew = {pid}, 0, True
+    while grew:
+        grew = False
+        for child, (parent, _) in stats.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grew = True
+    total = sum(stats[p][1] for p in tree if p in stats)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+class FormClient:
+    """One keep-alive connection with the stdlib's http.client: far less CPU per request than httpx, so
+    that the clients, which share the server's cores, take less from it."""
+
+    def __init__(self, base: str, timeout: float):
+        host, port = urllib.parse.urlsplit(base).netloc.split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+
+    def post(self, path: str, data: dict) -> tuple[int, str, str]:
+        body = urllib.parse.urlencode(data)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        try:
+            self.conn.request("POST", path, body, headers)
+            reply = self.conn.getresponse()
+            text = reply.read().decode("utf-8", "replace")
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            raise
+        return reply.status, text, reply.getheader("X-moderation-model", "?")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 def run(args, server, base, key, db, model, service) -> int:
     deadline = time.monotonic() + 60
     while True:
@@ -225,7 +293,13 @@ def run(args, server, base, key, db, model, service) -> int:
     issued = {"count": 0}
 
     def checker(worker: int) -> None:
-        with httpx.Client(base_url=base, timeout=10) as client:
+        if args.client == "http":
+            client = FormClient(base, timeout=10)
+            transport_errors: tuple[type[BaseException], ...] = (OSError, http.client.HTTPException)
+        else:
+            client = httpx.Client(base_url=base, timeout=10)
+            transport_errors = (httpx.TransportError,)
+        try:
             n = 0
             while not stop.is_set():
                 with lock:
@@ -244,20 +318,26 @@ def run(args, server, base, key, db, model, service) -> int:
                 }
                 start = time.perf_counter()
                 try:
-                    reply = client.post("/1.1/comment-check", data=data)
-                except httpx.TransportError as exc:
+                    if args.client == "http":
+                        status, text, version = client.post("/1.1/comment-check", data)
+                    else:
+                        reply = client.post("/1.1/comment-check", data=data)
+                        status, text = reply.status_code, reply.text
+                        version = reply.headers.get("X-moderation-model", "?")
+                except transport_errors as exc:
                     with lock:
                         errors.append(f"transport: {exc}")
                     continue
                 elapsed = time.perf_counter() - start
                 with lock:
-                    if reply.status_code != 200 or reply.text not in ("true", "false"):
-                        errors.append(f"{reply.status_code} {reply.text[:60]}")
+                    if status != 200 or text not in ("true", "false"):
+                        errors.append(f"{status} {text[:60]}")
                     else:
                         latencies.append(elapsed)
                         finished.append(time.perf_counter())
-                        version = reply.headers.get("X-moderation-model", "?")
                         versions[version] = versions.get(version, 0) + 1
+        finally:
+            client.close()
 
     def corrector() -> None:
         with httpx.Client(base_url=base, timeout=10) as client:
@@ -289,6 +369,8 @@ def run(args, server, base, key, db, model, service) -> int:
 
     threads = [threading.Thread(target=checker, args=(w,)) for w in range(args.clients)]
     threads.append(threading.Thread(target=corrector))
+    load_before = os.getloadavg()
+    cpu_before = (tree_cpu(server.pid), own_cpu(), own_cpu(resource.RUSAGE_CHILDREN))
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -324,10 +406,17 @@ def run(args, server, base, key, db, model, service) -> int:
     for t in threads:
         t.join(timeout=30)
     wall = time.perf_counter() - started
+    server_cpu = tree_cpu(server.pid) - cpu_before[0]
+    client_cpu = own_cpu() - cpu_before[1]
+    retrain_cpu = own_cpu(resource.RUSAGE_CHILDREN) - cpu_before[2]
+    load_after = os.getloadavg()
 
     with sqlite3.connect(db) as check:
         stored = check.execute("SELECT COUNT(*) FROM corrections").fetchone()[0]
-    print(f"server: waitress, {args.threads} threads; clients: {args.clients}; wall time {wall:.1f} s")
+    print(
+        f"server: waitress, {args.processes} process(es) of {args.threads} threads; clients: {args.clients} "
+        f"({args.client}); wall time {wall:.1f} s; load average {load_before[0]:.1f} -> {load_after[0]:.1f}"
+    )
     print(f"comment-checks answered: {len(latencies)}  ({len(latencies) / wall:.0f} requests/s)")
     if latencies:
         print(
@@ -339,6 +428,16 @@ def run(args, server, base, key, db, model, service) -> int:
         f"throughput before the retrain {before / retrain_started:.0f} requests/s, "
         f"while it ran (sharing the CPUs) {during / max(retrain_done - retrain_started, 1e-9):.0f} requests/s"
     )
+    answered = max(len(latencies), 1)
+    print(
+        f"CPU seconds: server {server_cpu:.1f} ({server_cpu / answered * 1e3:.2f} ms per check), clients "
+        f"{client_cpu:.1f} ({client_cpu / answered * 1e3:.2f} ms per check), retrain {retrain_cpu:.1f}; "
+        f"{(server_cpu + client_cpu + retrain_cpu) / wall:.2f} of {os.cpu_count()} cores busy"
+    )
+    windows = [0] * (int(wall / 2) + 1)
+    for t in finished:
+        windows[min(int((t - started) / 2), len(windows) - 1)] += 1
+    print("checks/s per 2 s: " + " ".join(str(n // 2) for n in windows[: int(wall / 2)]))
     print(f"errors: {len(errors)}" + (f"  first: {errors[:3]}" if errors else ""))
     print(f"corrections sent {sent['count']}, stored {stored}")
     out = retrain.stdout.strip() or retrain.stderr.strip()
