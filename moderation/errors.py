@@ -44,3 +44,10 @@ class ModelError(ModerationError):
 
 class DataError(ModerationError):
     """Labeled training or evaluation data is malformed (unknown label, missing column)."""
+
+
+class TooLittleTextError(DataError, ValueError):
+    """Training text too scarce for a feature's settings (no n-gram in ``min_df`` texts).
+
+    A ValueError too, as scikit-learn's ``fit`` raises for unusable data, and a DataError, so that the
+    commands report it in one line."""

@@ -470,6 +470,19 @@ def test_train_refuses_bad_sources_in_one_line(runner, tmp_path, args, code, mes
     assert not (tmp_path / "m.joblib").exists()
 
 
+def test_train_on_text_too_scarce_for_min_df_fails_in_one_line(runner, tmp_path):
+    # Twelve comments that share no word: the word n-grams' min_df=2 keeps nothing. The block once
+    # lowered min_df silently; now the command says so, and writes no model.
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu"]
+    rows = [f"{word}{n} {word}x{n},{'spam' if n % 2 else 'ham'},{n % 4}" for n, word in enumerate(words)]
+    data = tmp_path / "tiny.csv"
+    data.write_text("body,label,thread_id\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    result = runner.invoke(main, ["train", "--data", str(data), "-o", str(tmp_path / "m.joblib")])
+    assert result.exit_code == 1, result.output
+    assert "min_df=2" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "m.joblib").exists()
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [

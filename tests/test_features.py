@@ -121,6 +121,24 @@ def test_invalid_parameter_is_reported_in_fit(items):
         PostRelatedness(shingle_size=1).fit(items)
 
 
+@pytest.mark.parametrize(
+    ("min_df", "bodies"),
+    [(2, ["alpha beta", "gamma delta"]), (3, ["alpha beta", "alpha gamma"]), (1, ["", " "])],
+    ids=["no shared term", "fewer texts than min_df", "no text at all"],
+)
+def test_ngrams_refuse_a_corpus_too_small_for_min_df_instead_of_lowering_it(min_df, bodies):
+    # It once refitted with min_df=1 without a word: a tiny corpus's model kept every term.
+    items = items_from_thread(Thread(post=Post(body="post"), comments=[Comment(body=body) for body in bodies]))
+    with pytest.raises(ValueError, match=f"min_df={min_df}"):
+        TextNgrams(min_df=min_df).fit(items)
+
+
+def test_ngrams_keep_the_min_df_asked_for(items):
+    fitted = TextNgrams(min_df=2).fit(items)
+    assert fitted.vectorizer_.min_df == 2
+    assert 0 < fitted.n_features_out_ < len(TextNgrams(min_df=1).fit(items).get_feature_names_out())
+
+
 def _column(transformer, items, name):
     fitted = clone(transformer).fit(items)
     names = list(fitted.get_feature_names_out())

@@ -59,6 +59,8 @@ def reports_errors(function):
         except Terminated:
             click.echo("terminated", err=True)
             sys.exit(128 + signal.SIGTERM)
+        except ModerationError as error:  # first: some are ValueErrors too (TooLittleTextError)
+            raise CommandError(str(error), error.exit_code) from None
         except UnicodeEncodeError as error:
             # Backstop for readers that let a lone surrogate through (a JSON "\ud800" escape, or a
             # decoder named by --encoding): it cannot be written as UTF-8, so it is bad input.
@@ -70,8 +72,6 @@ def reports_errors(function):
             if "integer string conversion" not in str(error):
                 raise
             raise CommandError(f"the input holds a number too long to read ({str(error).split(';')[0]})") from None
-        except ModerationError as error:
-            raise CommandError(str(error), error.exit_code) from None
         except BrokenPipeError:
             # `moderation score page | head`: the reader left; stop quietly, as other Unix tools do.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
+from ..errors import TooLittleTextError
 from . import ngrams, signals
 from .items import CommentItem, field_text, item_for_comment, items_from_thread
 from .text import analyse
@@ -128,10 +129,14 @@ class TextNgrams(_ItemTransformer):
         self.vectorizer_ = self._vectorizer()
         try:
             self.vectorizer_.fit(texts)
-        except ValueError:
-            # Too little text for min_df (a tiny corpus): keep every term rather than fail.
-            self.vectorizer_ = self._vectorizer().set_params(min_df=1)
-            self.vectorizer_.fit(texts + ["_"])
+        except ValueError as exc:
+            # Too little text for min_df. This once refitted with min_df=1 and a dummy "_" document,
+            # silently: a model trained on a few comments then kept every term they used, and its card
+            # did not say so (issue 10). The caller decides: a smaller min_df, or more data.
+            raise TooLittleTextError(
+                f"{self.namespace} n-grams: no term is in {self.min_df} or more of the {len(texts)} "
+                f"training texts (min_df={self.min_df}); give more text or a smaller min_df ({exc})"
+            ) from exc
         self.n_features_out_ = len(self.vectorizer_.vocabulary_)
         # Every term min_df or max_features left out: never used to transform, and most of the saved
         # model (scikit-learn's own advice is to delete it before pickling).
