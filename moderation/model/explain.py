@@ -122,11 +122,21 @@ class SignalValues:
     def __init__(self, values: np.ndarray, columns: np.ndarray):
         self.values = values
         self.position = {int(column): number for number, column in enumerate(columns)}
+        self._sorted = np.argsort(columns)
+        self._columns = np.asarray(columns)[self._sorted]
 
     def __getitem__(self, key: tuple[int, int]) -> float:
         row, column = key
         number = self.position.get(int(column))
         return 0.0 if number is None else float(self.values[row, number])
+
+    def at(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """``self[row, column]`` for each pair at once."""
+        where = np.minimum(np.searchsorted(self._columns, columns), max(len(self._columns) - 1, 0))
+        found = self._columns[where] == columns if len(self._columns) else np.zeros(len(columns), dtype=bool)
+        out = np.zeros(len(columns))
+        out[found] = self.values[rows[found], self._sorted[where[found]]]
+        return out
 
 
 def _raw_signal_values(model: ScoringModel, matrix) -> SignalValues:
@@ -153,10 +163,12 @@ def raw_scale(model: ScoringModel, width: int | None = None) -> np.ndarray:
 
 
 class FeatureIndex:
-    """What ``reasons_for`` needs to know about a model's columns, built once per model.
+    """What reasons need to know about a model's columns, built once per model.
 
     Looking names up per comment (comparing 50,000 names for each reason) held WordPress-export
-    scoring to 45 comments/s.
+    scoring to 45 comments/s. Whether an n-gram column's term speaks is found when the column first
+    appears in a reason and kept: every column at once would add to the cold start of a one-comment
+    ``moderation score``.
     """
 
     def __init__(self, names: np.ndarray, block: np.ndarray | None = None):
@@ -168,6 +180,14 @@ class FeatureIndex:
             for number, namespace in enumerate(self.blocks):
                 block[namespaces == namespace] = number
         self.block = block
+        self.silent = np.zeros(len(names), dtype=bool)
+        self.only_toward_ham = np.zeros(len(names), dtype=bool)
+        for column in np.flatnonzero(block < 0).tolist():
+            name = str(names[column])
+            self.silent[column] = name in _SILENT
+            self.only_toward_ham[column] = name in _ONLY_TOWARD_HAM
+        self._speaks = np.full(len(names), -1, dtype=np.int8)  # -1: not known yet
+        self._phrases: dict[int, str] = {}
 
     @classmethod
     def for_model(cls, model: ScoringModel) -> FeatureIndex:
@@ -180,6 +200,31 @@ class FeatureIndex:
                 block[start : start + part.width] = list(_BLOCKS).index(namespace)
         return cls(model.feature_names, block)
 
+    def term(self, column: int) -> str:
+        """An n-gram column's term, without its namespace."""
+        return str(self.names[column]).partition(":")[2]
+
+    def speaks(self, columns: np.ndarray) -> np.ndarray:
+        """Per n-gram column, whether its term says something to a person (``_speaks``)."""
+        flags = self._speaks[columns]
+        unknown = flags < 0
+        if unknown.any():
+            for column in np.unique(columns[unknown]).tolist():
+                self._speaks[column] = _speaks(self.blocks[self.block[column]], self.term(column))
+            flags = self._speaks[columns]
+        return flags == 1
+
+    def phrase(self, column: int, value: float) -> str:
+        """A signal column's phrase for its raw ``value``."""
+        template = self._phrases.get(column)
+        if template is None:
+            key = str(self.names[column])
+            template = self._phrases[column] = _PHRASES.get(key, key + " ({v:.2f})")
+        return template.format(v=value, p=100 * value, n=max(round(math.expm1(value)), 0))
+
+
+Explanation = tuple[list[str], list[tuple[str, float]]]
+
 
 def reasons_for(
     row: int,
@@ -189,63 +234,252 @@ def reasons_for(
     *,
     toward_spam: bool,
     limit: int = 3,
-) -> tuple[list[str], list[tuple[str, float]]]:
-    """The ``limit`` strongest reasons pushing the score the way the verdict went, in words.
+) -> Explanation:
+    """The ``limit`` strongest reasons pushing the score the way the verdict went, in words, and the
+    ten strongest contributions either way as evidence: ``explain_rows`` for one row."""
+    return explain_rows(contrib, index, raw, np.array([toward_spam]), rows=np.array([row]), limit=limit)[0]
 
-    An n-gram block speaks as one reason, with its strongest terms that point the verdict's way;
-    terms pointing the other way are evidence too, but listing them under this reason would
-    contradict it. Each signal feature is a reason of its own.
+
+def explain_rows(
+    contrib: sp.csr_matrix,
+    index: FeatureIndex,
+    raw: SignalValues,
+    toward_spam: np.ndarray,
+    *,
+    rows: np.ndarray | None = None,
+    limit: int = 3,
+) -> list[Explanation]:
+    """Reasons and evidence for each row of ``contrib`` (or each of ``rows``), in one pass over them all.
+
+    ``toward_spam``: per row explained, whether its verdict went toward spam. Each n-gram block speaks
+    as one reason, with its three strongest terms that point the verdict's way (among its 40
+    strongest); terms pointing the other way are evidence too, but listing them under this reason
+    would contradict it. Each signal feature is a reason of its own. Evidence: the ten contributions
+    of largest magnitude.
+
+    Row by row (an argsort and masks per block, a name split and ``_speaks`` per term) this took 41%
+    of batch scoring with reasons (benchmarks/README.md, bench_speed). Where equal strengths meet in
+    what a row shows, that row is sorted as before, alone, with ``np.argsort``: n-grams that always
+    occur together get equal weights, so such ties are common, and numpy's default sort is not
+    stable (a stable order changed the terms or evidence of 60 of 2,000 benchmark comments).
     """
-    start, end = contrib.indptr[row], contrib.indptr[row + 1]
-    cols = contrib.indices[start:end]
-    vals = contrib.data[start:end]
-    sign = 1.0 if toward_spam else -1.0
-    blocks = index.block[cols]
-    candidates: list[tuple[float, str, object]] = []
-    for number, namespace in enumerate(index.blocks):
-        mask = (blocks == number) & (vals * sign > 0)
-        if not mask.any():
-            continue
-        block_cols, block_vals = cols[mask], vals[mask] * sign
-        order = np.argsort(-block_vals)
-        terms = []
-        for position in order[:40]:
-            term = str(index.names[block_cols[position]]).partition(":")[2]
-            if _speaks(namespace, term):
-                terms.append(term)
-                if len(terms) == 3:
-                    break
-        if terms:
-            candidates.append((float(block_vals.sum()), namespace, terms))
+    indptr = np.asarray(contrib.indptr, dtype=np.int64)
+    if rows is None:
+        rows = np.arange(len(indptr) - 1)
+        counts = np.diff(indptr)
+        cols, vals = np.asarray(contrib.indices), np.asarray(contrib.data)
+    else:
+        rows = np.asarray(rows, dtype=np.int64)
+        counts = indptr[rows + 1] - indptr[rows]
+        ends = np.cumsum(counts)
+        take = np.repeat(indptr[rows] - (ends - counts), counts) + np.arange(int(ends[-1]) if len(ends) else 0)
+        cols, vals = np.asarray(contrib.indices)[take], np.asarray(contrib.data)[take]
+    n = len(rows)
+    toward_spam = np.asarray(toward_spam, dtype=bool)
+    starts = np.cumsum(counts) - counts
+    row_of = np.repeat(np.arange(n), counts)
+    strength = vals * np.where(toward_spam, 1.0, -1.0)[row_of]
+    pushes = strength > 0
+    block = index.block[cols]
+
+    # One candidate reason per n-gram block with terms to show: per block and row, its strength (the
+    # sum of its entries that push the verdict's way) and its terms.
+    nblocks = len(index.blocks)
+    block_strength = np.zeros((nblocks, n))
+    block_terms: list[list[list[str]]] = []
+    for number in range(nblocks):
+        entries = np.flatnonzero(pushes & (block == number))
+        row_counts = np.bincount(row_of[entries], minlength=n)
+        row_starts = np.cumsum(row_counts) - row_counts
+        block_strength[number] = _segment_sums(strength[entries], row_starts, row_counts)
+        keys = -strength[entries]
+        top, smallest = _smallest(keys, row_starts, row_counts, 41)
+        examined = top[:, :40]
+        speaks = _speaking(index, cols[entries], examined)
+        seen = np.cumsum(speaks, axis=1)
+        # How far down each row's list terms were looked for: to its third term, else to 40.
+        last = np.where(seen[:, -1] >= 3, np.argmax(seen >= 3, axis=1), np.minimum(row_counts, 40) - 1)
+        tied = _tied_terms(smallest, speaks, row_counts, last)
+        if len(tied):
+            examined[tied] = _argsorted(keys, row_starts[tied], row_counts[tied], 40)
+            speaks[tied] = _speaking(index, cols[entries], examined[tied])
+            seen[tied] = np.cumsum(speaks[tied], axis=1)
+        chosen = speaks & (seen <= 3)
+        terms = [index.term(column) for column in cols[entries[examined[chosen]]].tolist()]
+        counts_chosen = chosen.sum(axis=1).tolist()
+        ends = np.cumsum(counts_chosen).tolist()
+        per_row = [terms[end - count : end] for end, count in zip(ends, counts_chosen, strict=True)]
+        block_terms.append(per_row)
+    block_has = np.array([[bool(terms) for terms in per_row] for per_row in block_terms], dtype=bool).reshape(
+        nblocks, n
+    )
     # Character n-grams carry much of the weight but read poorly ("'iting'"): their strength goes to
     # the wording reason when it has words to show, and they speak for themselves only when it has
     # none (spun or foreign text).
-    by_kind = {kind: (strength, detail) for strength, kind, detail in candidates}
-    if "char" in by_kind and "word" in by_kind:
-        candidates = [c for c in candidates if c[1] not in ("char", "word")]
-        candidates.append((by_kind["word"][0] + by_kind["char"][0], "word", by_kind["word"][1]))
-    for position in np.flatnonzero(blocks < 0):
-        name = str(index.names[cols[position]])
-        if vals[position] * sign > 0 and name not in _SILENT and not (toward_spam and name in _ONLY_TOWARD_HAM):
-            candidates.append((float(vals[position] * sign), "signal", int(cols[position])))
-    candidates.sort(key=lambda c: -c[0])
-    reasons = []
-    for strength, kind, detail in candidates[:limit]:
-        if strength <= 0.05:
-            break
-        if kind == "signal":
-            reasons.append(_phrase(str(index.names[detail]), raw[row, detail]))
+    word, char = index.blocks.index("word"), index.blocks.index("char")
+    both = block_has[word] & block_has[char]
+    block_strength[word] = np.where(both, block_strength[word] + block_strength[char], block_strength[word])
+    block_has[char] &= ~both
+
+    signal = pushes & (block < 0) & ~index.silent[cols] & ~(toward_spam[row_of] & index.only_toward_ham[cols])
+    signal_entries = np.flatnonzero(signal)
+    block_rows, block_kinds = np.nonzero(block_has.T)
+    # Candidates by row, strongest first; equal strengths in the order the reasons were found in
+    # (blocks, then signals by column), as Python's stable sort left them.
+    candidate_rows = np.concatenate([block_rows, row_of[signal_entries]])
+    candidate_strength = np.concatenate([block_strength[block_kinds, block_rows], strength[signal_entries]])
+    candidate_tie = np.concatenate([block_kinds, nblocks + signal_entries])
+    candidate_kind = np.concatenate([block_kinds, np.full(len(signal_entries), -1)])  # -1: a signal
+    candidate_entry = np.concatenate([np.zeros(len(block_rows), dtype=np.int64), signal_entries])
+    order = np.lexsort((candidate_tie, -candidate_strength, candidate_rows))
+    ranked_rows = candidate_rows[order]
+    rank = np.arange(len(order)) - np.searchsorted(ranked_rows, ranked_rows)
+    order = order[(rank < limit) & (candidate_strength[order] > 0.05)]
+    entry = candidate_entry[order]
+    values = raw.at(rows[row_of[entry]], cols[entry])
+
+    reasons: list[list[str]] = [[] for _ in range(n)]
+    spam = toward_spam.tolist()
+    for row, kind, column, value in zip(
+        candidate_rows[order].tolist(),
+        candidate_kind[order].tolist(),
+        cols[entry].tolist(),
+        values.tolist(),
+        strict=True,
+    ):
+        if kind < 0:
+            reasons[row].append(index.phrase(column, value))
         else:
-            quoted = ", ".join(f"'{term}'" for term in detail)
-            reasons.append(_BLOCKS[kind][0 if toward_spam else 1].format(terms=quoted))
-    strongest = np.argsort(-np.abs(vals))[:10]
-    evidence = [(str(index.names[cols[i]]), float(vals[i])) for i in strongest]
-    return reasons, evidence
+            quoted = ", ".join(f"'{term}'" for term in block_terms[kind][row])
+            reasons[row].append(_BLOCKS[index.blocks[kind]][0 if spam[row] else 1].format(terms=quoted))
+
+    # Evidence: the ten contributions of largest magnitude either way.
+    magnitude = -np.abs(vals)
+    top, smallest = _smallest(magnitude, starts, counts, 11)
+    top = top[:, :10]
+    tied = _tied(smallest, counts, np.full(n, 9))
+    if len(tied):
+        top[tied] = _argsorted(magnitude, starts[tied], counts[tied], 10)
+    shown = top[top >= 0]
+    names = index.names[cols[shown]].tolist()
+    strongest = vals[shown].tolist()
+    ends = np.cumsum(np.minimum(counts, 10)).tolist()
+    result = []
+    begin = 0
+    for row, end in enumerate(ends):
+        result.append((reasons[row], list(zip(names[begin:end], strongest[begin:end], strict=True))))
+        begin = end
+    return result
 
 
-def _phrase(key: str, value: float) -> str:
-    phrase = _PHRASES.get(key, key + " ({v:.2f})")
-    return phrase.format(v=value, p=100 * value, n=max(round(math.expm1(value)), 0))
+def _smallest(keys: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each segment ``keys[start : start + count]``, where its ``k`` smallest keys are, smallest
+    first, and those keys: two arrays of segments x ``k``, holding -1 and inf past a segment's end.
+
+    Equal keys come in no set order (``_tied`` finds them). Sorting every entry of a 2,000-comment
+    batch (600k) at once, by row and key with ``np.lexsort``, took longer than explaining row by row.
+    Here the keys that cannot be among a long segment's ``k`` smallest are dropped first, and the rest
+    of each segment, padded to the length of others like it, is partitioned.
+    """
+    top = np.full((len(counts), k), -1, dtype=np.int64)
+    sorted_keys = np.full((len(counts), k), np.inf)
+    long = np.flatnonzero(counts >= 4 * k)
+    kept = None
+    if len(long):
+        # The smallest keys of k disjoint chunks are k keys: the largest of them bounds the k-th smallest.
+        cuts = starts[long, None] + np.arange(k + 1) * counts[long, None] // k
+        least = np.minimum.reduceat(np.append(keys, np.inf), cuts.ravel()).reshape(len(long), k + 1)
+        bound = np.full(len(counts), np.inf)
+        bound[long] = least[:, :k].max(axis=1)
+        kept = np.flatnonzero(keys <= np.repeat(bound, counts))
+        counts = np.bincount(np.repeat(np.arange(len(counts)), counts)[kept], minlength=len(counts))
+        starts = np.cumsum(counts) - counts
+        keys = keys[kept]
+    bucket = np.ceil(np.log2(np.maximum(counts, k))).astype(np.int64)
+    for number in np.unique(bucket).tolist():
+        rows = np.flatnonzero(bucket == number)
+        width = max(int(counts[rows].max()), k)
+        place = np.arange(width)
+        inside = place < counts[rows, None]
+        padded = np.full((len(rows), width), np.inf)
+        padded[inside] = keys[(starts[rows, None] + place)[inside]]
+        part = np.argpartition(padded, k - 1, axis=1)[:, :k] if width > k else np.broadcast_to(place, padded.shape)
+        chosen = np.take_along_axis(padded, part, axis=1)
+        order = np.argsort(chosen, axis=1, kind="stable")
+        part = np.take_along_axis(part, order, axis=1)
+        sorted_keys[rows] = np.take_along_axis(chosen, order, axis=1)
+        top[rows] = np.where(part < counts[rows, None], starts[rows, None] + part, -1)
+    if kept is not None:
+        top = np.where(top >= 0, kept[top], -1)
+    return top, sorted_keys
+
+
+def _tied(sorted_keys: np.ndarray, counts: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Rows where two equal keys meet at or before place ``last[row]`` of ``_smallest``'s order: there
+    ``np.argsort``, which is not stable, decides which comes first."""
+    place = np.arange(sorted_keys.shape[1] - 1)
+    tie = (sorted_keys[:, 1:] == sorted_keys[:, :-1]) & (place + 1 < counts[:, None]) & (place <= last[:, None])
+    return np.flatnonzero(tie.any(axis=1))
+
+
+def _tied_terms(sorted_keys: np.ndarray, speaks: np.ndarray, counts: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Rows whose terms ``np.argsort``, which is not stable, could have chosen otherwise: where equal
+    strengths hold two terms that speak at or before place ``last[row]`` (their order is the terms'
+    order) or straddle the 40th place (which of them is looked at). Equal strengths among terms that
+    do not speak change nothing: checking only those cut the rows and blocks sorted alone in a
+    2,000-comment benchmark batch from 950 to 688 (of 4,000)."""
+    rows, width = speaks.shape
+    place = np.arange(width)
+    equal = (sorted_keys[:, 1:] == sorted_keys[:, :-1]) & (place + 1 < counts[:, None])  # place i = place i + 1
+    first = np.ones((rows, width), dtype=bool)
+    first[:, 1:] = ~equal[:, :-1]
+    group = np.cumsum(first, axis=1) - 1
+    begins = np.maximum.accumulate(np.where(first, place, 0), axis=1)
+    cells = np.arange(rows)[:, None] * width + group
+    spoken = np.bincount(cells[speaks], minlength=rows * width).reshape(rows, width)
+    several = np.take_along_axis(spoken, group, axis=1) >= 2
+    looked_at = begins <= last[:, None]
+    straddles = equal[:, -1] & looked_at[:, -1]
+    return np.flatnonzero((several & looked_at).any(axis=1) | straddles)
+
+
+def _speaking(index: FeatureIndex, cols: np.ndarray, places: np.ndarray) -> np.ndarray:
+    """Whether the term at each of ``places`` (-1: none) speaks."""
+    speaks = np.zeros(places.shape, dtype=bool)
+    found = places >= 0
+    speaks[found] = index.speaks(cols[places[found]])
+    return speaks
+
+
+def _argsorted(keys: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int) -> np.ndarray:
+    """The first ``k`` places of ``np.argsort`` of each segment ``keys[start : start + count]`` (-1 past
+    its end), ties ordered as that sort orders them: segments of one length are sorted as the rows of
+    one 2-D array, which numpy sorts one by one, as it sorts a lone row."""
+    out = np.full((len(counts), k), -1, dtype=np.int64)
+    by_length = np.argsort(counts, kind="stable")
+    for group in np.split(by_length, np.flatnonzero(np.diff(counts[by_length])) + 1):
+        length = int(counts[group[0]]) if len(group) else 0
+        if length:
+            places = np.argsort(keys[starts[group, None] + np.arange(length)], axis=1)[:, :k]
+            out[group, : places.shape[1]] = starts[group, None] + places
+    return out
+
+
+def _segment_sums(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``values[start : start + count].sum()`` for each segment, bit for bit.
+
+    numpy sums pairwise, and ``np.add.reduceat`` adds in sequence (different last bits, so a different
+    order of two near-equal reasons); rows of one length summed as a 2-D array sum pairwise like one.
+    """
+    out = np.zeros(len(counts))
+    by_length = np.argsort(counts, kind="stable")
+    lengths = counts[by_length]
+    bounds = np.flatnonzero(np.diff(lengths)) + 1
+    for group in np.split(by_length, bounds):
+        length = int(counts[group[0]]) if len(group) else 0
+        if length:
+            out[group] = values[starts[group, None] + np.arange(length)].sum(axis=1)
+    return out
 
 
 def _speaks(namespace: str, term: str) -> bool:
