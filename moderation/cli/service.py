@@ -110,9 +110,16 @@ def db_option(func):
     type=click.IntRange(1, 1000),
     help="Sites' own retrained models kept loaded (least recently used first out).",
 )
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes on one port (one per core); they share the database and the rate limits.",
+)
 @reports_errors
 def serve(
-    host, port, model_path, db, threads, hold_as, rate, burst, connection_limit, channel_timeout, model_cache
+    host, port, model_path, db, threads, hold_as, rate, burst, connection_limit, channel_timeout, model_cache, processes
 ) -> None:
     """Answer Akismet's protocol (and a JSON API) with this project's model."""
     from ..service.app import ServiceConfig, run
@@ -127,6 +134,7 @@ def serve(
         threads=threads,
         connection_limit=connection_limit,
         channel_timeout=channel_timeout,
+        processes=processes,
         announce=lambda line: click.echo(line, err=True),
     )
 

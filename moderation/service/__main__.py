@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--connection-limit", type=int, default=CONNECTION_LIMIT)
     serve.add_argument("--channel-timeout", type=int, default=CHANNEL_TIMEOUT)
     serve.add_argument("--model-cache", type=int, default=8)
+    serve.add_argument("--processes", type=int, default=1)
     return parser
 
 
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             threads=max(args.threads, 1),
             connection_limit=args.connection_limit,
             channel_timeout=args.channel_timeout,
+            processes=min(max(args.processes, 1), 64),
             announce=lambda line: print(line, file=sys.stderr),
         )
     except ModerationError as exc:

@@ -218,6 +218,11 @@ class RateLimiter:
             return (1.0 - tokens) / self.rate
 
 
+def bad_key_limiter(config: ServiceConfig) -> RateLimiter:
+    """Unknown keys are limited per client address, so guessing keys is as slow as a flood."""
+    return RateLimiter(max(config.rate / 10, 1.0), 20)
+
+
 @dataclass
 class ServiceConfig:
     hold_as: str = "spam"
@@ -269,8 +274,7 @@ class ServiceApp:
 
             self.limiter = SharedRateLimiter(store, self.config.rate, self.config.burst)
         self.scorer = BatchScorer(models, store)
-        # Unknown keys are limited per client address, so guessing keys is as slow as a flood.
-        self.bad_key_limiter = RateLimiter(max(self.config.rate / 10, 1.0), 20)
+        self.bad_key_limiter = bad_key_limiter(self.config)
         self._routes: dict[str, tuple[str, Callable]] = {
             "/1.1/verify-key": ("POST", self.verify_key),
             "/1.1/comment-check": ("POST", self.comment_check),
@@ -762,15 +766,34 @@ def run(
     threads: int = 32,
     connection_limit: int | None = None,
     channel_timeout: int | None = None,
+    processes: int = 1,
     announce: Callable[[str], None] = lambda line: None,
 ) -> None:
     """`moderation serve` and `python -m moderation.service serve`: build the app with ``create_app`` on
-    ``db_path`` (default: ``default_db_path()``, its directory created owner-only) and serve it."""
+    ``db_path`` (default: ``default_db_path()``, its directory created owner-only) and serve it; with
+    ``processes`` over 1, in that many processes on one listening socket (``processes.serve_processes``)."""
     if db_path is None:
         db_path = default_db_path()
         db_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     # Request lines, model swaps and failures, to stderr where a service manager (systemd) collects them.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if processes > 1:
+        from .processes import serve_processes
+
+        serve_processes(
+            processes,
+            db_path,
+            model_path=model_path,
+            config=config or ServiceConfig(),
+            cache_size=cache_size,
+            host=host,
+            port=port,
+            threads=threads,
+            connection_limit=connection_limit or CONNECTION_LIMIT,
+            channel_timeout=channel_timeout or CHANNEL_TIMEOUT,
+            announce=announce,
+        )
+        return
     app = create_app(db_path, model_path=model_path, config=config, cache_size=cache_size)
     announce(
         f"moderation serve: model {app.models.current().version}, database {app.store.path}, listening on "
@@ -805,17 +828,19 @@ def serve(
     *,
     connection_limit: int = CONNECTION_LIMIT,
     channel_timeout: int = CHANNEL_TIMEOUT,
+    sockets: list | None = None,
 ) -> None:
-    """Run under waitress until interrupted. ``max_request_body_size`` is a second line behind ours."""
+    """Run under waitress until interrupted. ``max_request_body_size`` is a second line behind ours.
+    ``sockets``: listen on these (bound by the parent of `serve --processes`) instead of host and port."""
     try:
         import waitress
     except ImportError:  # pragma: no cover - depends on the installation
         raise ModerationError("the service needs waitress: pip install waitress") from None
     _raise_open_files_limit(connection_limit + threads + 64)
+    where = {"sockets": sockets} if sockets else {"host": host, "port": port}
     waitress.serve(
         app,
-        host=host,
-        port=port,
+        **where,
         threads=threads,
         connection_limit=connection_limit,
         channel_timeout=channel_timeout,

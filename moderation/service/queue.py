@@ -89,6 +89,47 @@ class RetrainState:
     result: Any = None
 
 
+class RetrainBoard:
+    """Each site's retrain from the queue: running, or how the last one ended. One retrain at a time:
+    each uses both cores for minutes. Under `serve --processes N` the board is the parent process's, so
+    the N processes show the same state and still run one retrain at a time between them."""
+
+    def __init__(self):
+        self._states: dict[str, RetrainState] = {}
+        self._lock = threading.Lock()
+        self._training = threading.Semaphore(1)
+
+    def state(self, site: str) -> RetrainState:
+        with self._lock:
+            return self._states.get(site, RetrainState())
+
+    def start(self, site: str) -> RetrainState | None:
+        """Mark ``site``'s retrain running and return its state; None if one is running already."""
+        with self._lock:
+            if self._states.get(site, RetrainState()).state == "running":
+                return None
+            state = RetrainState(state="running", started=time.time())
+            self._states[site] = state
+            return state
+
+    def finish(self, site: str, state: RetrainState) -> None:
+        with self._lock:
+            self._states[site] = state
+
+    def acquire_training(self) -> None:
+        self._training.acquire()
+
+    def release_training(self) -> None:
+        self._training.release()
+
+
+def login_limiter():
+    """Each login attempt costs an scrypt (~50 ms, 16 MB): a client gets a burst of 10, then one a second."""
+    from .app import RateLimiter
+
+    return RateLimiter(1.0, 10)
+
+
 @dataclass
 class Session:
     site: str
@@ -110,14 +151,9 @@ class QueuePages:
         self.app = app
         self.store = app.store
         self.options = options or QueueOptions()
-        self._retrains: dict[str, RetrainState] = {}
-        self._retrain_lock = threading.Lock()
-        # One retrain at a time in this process: each uses both cores for minutes.
-        self._training = threading.Semaphore(1)
-        # Each attempt costs an scrypt (~50 ms, 16 MB): a client gets a burst of 10, then one a second.
-        from .app import RateLimiter
-
-        self.login_limiter = RateLimiter(1.0, 10)
+        # `serve --processes N` replaces both with the parent's, shared by the N processes.
+        self.retrains = RetrainBoard()
+        self.login_limiter = login_limiter()
         self._routes = {
             "/": ("GET", self.queue_page),
             "/login": (None, self.login),
@@ -403,8 +439,7 @@ class QueuePages:
             self.checked_form(environ, session)
             self.start_retrain(session.site)
             return self.redirect("/queue/retrain")
-        with self._retrain_lock:
-            state = self._retrains.get(session.site, RetrainState())
+        state = self.retrains.state(session.site)
         head = '<meta http-equiv="refresh" content="3">' if state.state == "running" else ""
         body = ["<h1>Retrain</h1>"]
         body.append(
@@ -425,11 +460,9 @@ class QueuePages:
         return self.page("Retrain", "".join(body), session, head=head)
 
     def start_retrain(self, site: str) -> None:
-        with self._retrain_lock:
-            if self._retrains.get(site, RetrainState()).state == "running":
-                return
-            state = RetrainState(state="running", started=time.time())
-            self._retrains[site] = state
+        state = self.retrains.start(site)
+        if state is None:
+            return
         threading.Thread(target=self._run_retrain, args=(site, state), daemon=True, name="queue-retrain").start()
 
     def _run_retrain(self, site: str, state: RetrainState) -> None:
@@ -437,7 +470,8 @@ class QueuePages:
 
         models_dir = self.options.models_dir or self.store.path.resolve().parent / "models"
         try:
-            with self._training:
+            self.retrains.acquire_training()
+            try:
                 result = retrain(
                     self.store,
                     models_dir,
@@ -446,6 +480,8 @@ class QueuePages:
                     data=self.options.data,
                     base_model=self.app.models.base_path,
                 )
+            finally:
+                self.retrains.release_training()
         except ModerationError as exc:
             outcome, message, result = "failed", str(exc), None
         except Exception as exc:  # noqa: BLE001 - the page reports it; the log has the traceback
@@ -453,8 +489,10 @@ class QueuePages:
             outcome, message, result = "failed", f"internal error ({type(exc).__name__})", None
         else:
             outcome, message = "done", ""
-        with self._retrain_lock:
-            state.state, state.message, state.result, state.finished = outcome, message, result, time.time()
+        finished = RetrainState(
+            state=outcome, started=state.started, finished=time.time(), message=message, result=result
+        )
+        self.retrains.finish(site, finished)
 
     def models(self, environ: dict, method: str) -> tuple[int, bytes, list]:
         from ..learning.retraining import list_models, use_model

@@ -1,0 +1,239 @@
+"""`serve --processes N`: N server processes answering on one listening socket.
+
+One process scores on one core at a time (Python's GIL): under ``benchmarks/bench_service_load.py`` the
+single server process used about one core of the machine's two, the other idle (figures in
+benchmarks/README.md, "Service checks per second").
+
+What the processes share, and how:
+- the listening socket, bound here before they start: each connection goes to whichever process
+  accepts it first.
+- the database (SQLite in WAL mode takes writers from several processes; PostgreSQL anyway): keys,
+  posts, the request log, corrections, settings and the model pointers. Every process reads the
+  pointers on every scoring batch, so a promotion reaches each one on its next request, and each loads
+  the new model in the background while serving the old, as a single process does.
+- the rate limits (per key, per address for unknown keys, per address for queue logins) and the
+  queue's retrain state: one set, held by this parent process and asked over a local socket
+  (``multiprocessing.managers``, authenticated with a random key). So N processes allow a key its rate
+  once, not N times, and run one queue retrain at a time between them. On PostgreSQL the per-key
+  limit stays the database's (one bucket for every machine).
+What each process has of its own: its loaded models, its batch scorer and its request threads; a
+batch only ever holds that process's requests, so a site's isolation is what it is in one process.
+
+The parent only supervises: a process killed (by a signal, the OOM killer) is started again while the
+others serve; one that exits by itself right after starting stops them all, with its error in the log;
+SIGTERM or SIGINT stops them all; a process whose parent is gone (killed with SIGKILL) exits within a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+from multiprocessing.managers import BaseManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ModerationError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .app import ServiceApp, ServiceConfig
+
+log = logging.getLogger("moderation.service")
+
+# A process that exits by itself (not killed by a signal) sooner than this after starting is not
+# started again: it would fail the same way (a model that no longer loads, a database it cannot open),
+# and its error is in the log above.
+_MIN_LIFETIME = 10.0
+
+
+class SharedLimits:
+    """The rate limiters every process asks, kept in the parent: the same ``RateLimiter`` objects a
+    single process uses, so the limits mean the same."""
+
+    def __init__(self, config: ServiceConfig):
+        from .app import RateLimiter, bad_key_limiter
+        from .queue import login_limiter
+
+        self._limiters = {
+            "site": RateLimiter(config.rate, config.burst),
+            "bad-key": bad_key_limiter(config),
+            "login": login_limiter(),
+        }
+
+    def allow(self, which: str, key: str) -> float:
+        return self._limiters[which].allow(key)
+
+
+class SharedLimiter:
+    """A process's stand-in for one of the parent's limiters (``ServiceApp.limit`` calls ``allow``)."""
+
+    def __init__(self, limits: Any, which: str, rate: float):
+        self.limits = limits
+        self.which = which
+        self.rate = rate
+
+    def allow(self, key: str) -> float:
+        if self.rate <= 0:  # no limit: no need to ask
+            return 0.0
+        return self.limits.allow(self.which, key)
+
+
+class _Manager(BaseManager):
+    pass
+
+
+def serve_processes(
+    processes: int,
+    db_path: str | Path,
+    *,
+    model_path: str | None,
+    config: ServiceConfig,
+    cache_size: int,
+    host: str,
+    port: int,
+    threads: int,
+    connection_limit: int,
+    channel_timeout: int,
+    announce: Callable[[str], None],
+) -> None:
+    """Check the database and model here, bind the socket, start ``processes`` servers and watch them."""
+    from .queue import RetrainBoard
+
+    version, store_path = _check(db_path, model_path, cache_size)
+    listener = _bind(host, port)
+    limits, board = SharedLimits(config), RetrainBoard()
+    _Manager.register("limits", callable=lambda: limits)
+    _Manager.register("board", callable=lambda: board)
+    authkey = secrets.token_bytes(32)
+    manager_server = _Manager(address=None, authkey=authkey).get_server()
+    settings = {
+        "db_path": db_path,
+        "model_path": model_path,
+        "config": config,
+        "cache_size": cache_size,
+        "threads": threads,
+        "connection_limit": connection_limit,
+        "channel_timeout": channel_timeout,
+    }
+    context = multiprocessing.get_context("fork")
+    parent = os.getpid()
+
+    def start(index: int) -> tuple[Any, float]:
+        worker = context.Process(
+            target=_worker,
+            args=(listener, manager_server.address, authkey, parent, settings),
+            name=f"moderation-serve-{index}",
+        )
+        worker.start()
+        return worker, time.monotonic()
+
+    # Every process is forked before this process starts a thread (the manager's), so none inherits a
+    # lock another thread held.
+    workers = {index: start(index) for index in range(processes)}
+    threading.Thread(target=manager_server.serve_forever, daemon=True, name="shared-limits").start()
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    announce(
+        f"moderation serve: {processes} processes, model {version}, database {store_path}, listening on "
+        f"http://{host}:{port}/ (moderation queue at /, Akismet API under /1.1/, JSON under /api/v1/)"
+    )
+    try:
+        while True:
+            ended = multiprocessing.connection.wait([worker.sentinel for worker, _ in workers.values()])
+            for index, (worker, started) in list(workers.items()):
+                if worker.sentinel not in ended:
+                    continue
+                worker.join()
+                lived = time.monotonic() - started
+                if lived < _MIN_LIFETIME and worker.exitcode >= 0:
+                    raise ModerationError(
+                        f"server process {index} exited (status {worker.exitcode}) {lived:.1f} s after starting; "
+                        "its error is in the log above"
+                    )
+                log.error(
+                    "server process %d (pid %d) exited with status %s; starting another",
+                    index,
+                    worker.pid,
+                    worker.exitcode,
+                )
+                time.sleep(max(0.0, 1.0 - lived))  # a process killed at once, again and again: one restart a second
+                workers[index] = start(index)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for worker, _ in workers.values():
+            if worker.is_alive():
+                worker.terminate()
+        for worker, _ in workers.values():
+            worker.join(10)
+            if worker.is_alive():
+                worker.kill()
+                worker.join(10)
+        listener.close()
+
+
+def _check(db_path: str | Path, model_path: str | None, cache_size: int) -> tuple[str, Path]:
+    """Fail here, once, as one process would: the database opens (and is migrated), the model loads."""
+    from ..learning.retraining import register_base_model
+    from .app import ModelHolder
+    from .store_pg import open_store
+
+    store = open_store(db_path)
+    try:
+        register_base_model(store, model_path)
+        version = ModelHolder(store, base_path=model_path, cache_size=cache_size).current().version
+        return str(version), store.path
+    finally:
+        store.close()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=1024)
+    except OSError as exc:
+        raise ModerationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _worker(listener: socket.socket, address: Any, authkey: bytes, parent: int, settings: dict) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
+    from .app import create_app, serve
+
+    manager = _Manager(address=address, authkey=authkey)
+    manager.connect()
+    config = settings["config"]
+    app = create_app(
+        settings["db_path"], model_path=settings["model_path"], config=config, cache_size=settings["cache_size"]
+    )
+    share(app, manager.limits(), manager.board(), config)
+    serve(
+        app,
+        threads=settings["threads"],
+        connection_limit=settings["connection_limit"],
+        channel_timeout=settings["channel_timeout"],
+        sockets=[listener],
+    )
+
+
+def share(app: ServiceApp, limits: Any, board: Any, config: ServiceConfig) -> None:
+    """Give ``app`` the parent's limiters and retrain board in place of its own."""
+    if not hasattr(app.store, "take_token"):  # PostgreSQL: the key's bucket is already in the database
+        app.limiter = SharedLimiter(limits, "site", config.rate)
+    app.bad_key_limiter = SharedLimiter(limits, "bad-key", 1.0)
+    app.queue.login_limiter = SharedLimiter(limits, "login", 1.0)
+    app.queue.retrains = board
+
+
+def _exit_with_parent(parent: int) -> None:
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(0)

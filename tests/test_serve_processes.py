@@ -1,0 +1,176 @@
+"""`serve --processes 2`: a real server of two processes on one port, against the same app in-process.
+
+The processes must answer as one would (same bodies, headers and log rows), share one rate limit per key,
+all pick up a promoted model without a restart, and survive one of them being killed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fixtures.service.service_support import http, make_app, model_path  # noqa: F401
+
+from moderation.service.keys import new_key
+from moderation.service.store import Store
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the processes in /proc")
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOG = "https://crumbnotes.example/"
+LIMITED = "https://limited.example/"
+BURST = 8
+TIMEOUT = 30.0  # the tests assert on answers, never on speed
+COMMENTS = [
+    ("Grete", "", "I rested the loaf a full day and the crumb was finally right. Thank you!"),
+    ("cheap watches", "http://watches.example", "Buy replica watches cheap, free shipping, visit our store now"),
+    ("akismet-guaranteed-spam", "", "Akismet's test author: always spam"),
+    ("Lena", "", ""),
+]
+
+
+@dataclass
+class Server:
+    base: str
+    db: Path
+    process: subprocess.Popen
+    keys: dict[str, str]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(b")", 1)[1].split()[1]) == pid:
+                found.add(int(entry))
+    return found
+
+
+def _wait_for(condition, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, model_path) -> Server:  # noqa: F811
+    tmp = tmp_path_factory.mktemp("processes")
+    db = tmp / "processes.db"
+    store = Store(db)
+    keys = {site: new_key(store, site) for site in (BLOG, LIMITED)}
+    store.close()
+    port = _free_port()
+    command = [sys.executable, "-m", "moderation.service", "serve", "--db", str(db), "--model", str(model_path)]
+    options = ["--port", str(port), "--processes", "2", "--threads", "4", "--rate", "0.001", "--burst", str(BURST)]
+    process = subprocess.Popen([*command, *options], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ctx = Server(f"http://127.0.0.1:{port}", db, process, keys)
+    try:
+        _wait_for(lambda: _healthy(ctx.base) or process.poll() is not None, "the server to start")
+        assert process.poll() is None
+        yield ctx
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _form(key: str, blog: str, author: str, url: str, text: str) -> dict[str, str]:
+    return {
+        "api_key": key,
+        "blog": blog,
+        "user_ip": "203.0.113.7",
+        "comment_author": author,
+        "comment_author_url": url,
+        "comment_content": text,
+    }
+
+
+def test_two_processes_serve_one_port(server):
+    _wait_for(lambda: len(_children(server.process.pid)) == 2, "two server processes")
+
+
+def test_answers_headers_and_log_rows_are_those_of_one_process(server, model_path, tmp_path):  # noqa: F811
+    alone = make_app(tmp_path / "alone.db", model_path, rate=0)
+    alone_key = new_key(alone.store, BLOG)
+    with httpx.Client(base_url=server.base, timeout=TIMEOUT) as client, http(alone) as local:
+        for author, url, text in COMMENTS:
+            served = client.post("/1.1/comment-check", data=_form(server.keys[BLOG], BLOG, author, url, text))
+            expected = local.post("/1.1/comment-check", data=_form(alone_key, BLOG, author, url, text))
+            assert (served.status_code, served.text) == (expected.status_code, expected.text)
+            for name in ("X-akismet-pro-tip", "X-akismet-debug-help", "X-moderation-model", "Content-Type"):
+                assert served.headers.get(name) == expected.headers.get(name), name
+            row = client.get(
+                f"/api/v1/requests/{served.headers['X-moderation-request-id']}",
+                headers={"Authorization": f"Bearer {server.keys[BLOG]}"},
+            ).json()
+            logged = alone.store.get_request(int(expected.headers["X-moderation-request-id"]))
+            for field in ("site", "endpoint", "author", "content", "score", "verdict", "answer", "reasons"):
+                assert row[field] == logged[field], field
+
+
+def test_a_key_has_one_rate_limit_across_the_processes(server):
+    # A new connection for each request, so that both processes take some of them.
+    statuses = []
+    for n in range(BURST + 6):
+        form = _form(server.keys[LIMITED], LIMITED, "Lena", "", f"Hello again #{n}")
+        statuses.append(httpx.post(f"{server.base}/1.1/comment-check", data=form, timeout=TIMEOUT).status_code)
+    assert statuses.count(200) == BURST, statuses
+    assert statuses.count(429) == 6, statuses
+
+
+def test_a_promoted_model_reaches_every_process(server, model_path, tmp_path):  # noqa: F811
+    from moderation.model.pipeline import load_model, save_model
+
+    bundle = load_model(model_path)
+    bundle.card["version"] = "promoted-for-all"
+    save_model(bundle, tmp_path / "promoted.joblib")
+    store = Store(server.db)
+    store.add_model("promoted-for-all", str(tmp_path / "promoted.joblib"), status="candidate", metrics={})
+    store.activate_model("promoted-for-all")
+    store.close()
+
+    def versions() -> set[str]:
+        # Twenty new connections: both processes answer some of them.
+        return {httpx.get(f"{server.base}/api/v1/health", timeout=TIMEOUT).json()["model_version"] for _ in range(20)}
+
+    _wait_for(lambda: versions() == {"promoted-for-all"}, "every process to serve the promoted model")
+
+
+def test_a_killed_process_is_replaced_while_the_other_serves(server):
+    before = _children(server.process.pid)
+    assert len(before) == 2
+    victim = min(before)
+    os.kill(victim, signal.SIGKILL)
+    assert _healthy(server.base)
+    _wait_for(lambda: len(_children(server.process.pid) - {victim}) == 2, "a new server process")
+    _wait_for(lambda: all(_healthy(server.base) for _ in range(10)), "both processes to answer")
+    assert server.process.poll() is None
