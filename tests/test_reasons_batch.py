@@ -21,6 +21,7 @@ from moderation.model.explain import (
     _SILENT,
     FeatureIndex,
     SignalValues,
+    _segment_sums,
     _speaks,
     contributions,
     explain_rows,
@@ -153,6 +154,17 @@ def test_batched_reasons_mix_directions_and_pick_rows(made_up):
     assert reasons_for(10, contrib, index, raw, toward_spam=False) == reference(
         10, contrib, index, raw, toward_spam=False
     )
+
+
+@pytest.mark.parametrize("longest", [7, 128, 1100], ids=["short", "one-pass", "halved"])
+def test_block_strengths_are_numpys_sums_bit_for_bit(longest):
+    rng = np.random.default_rng(longest)
+    counts = rng.integers(0, longest + 1, size=60)
+    counts[::7] = 0
+    values = rng.random(int(counts.sum())) ** 8 * 10 ** rng.uniform(-3, 3, int(counts.sum()))
+    starts = np.cumsum(counts) - counts
+    sums = _segment_sums(values, starts, counts)
+    assert sums.tolist() == [values[s : s + c].sum() for s, c in zip(starts, counts, strict=True)]
 
 
 def test_no_rows_no_reasons(made_up):

@@ -111,7 +111,8 @@ def decision_for(
     verdict = thresholds.verdict(score)
     reasons, evidence = explain(verdict) if explain is not None else ((), ())
     reasons = list(reasons)
-    if comment.is_empty and EMPTY_REASON not in reasons:
+    empty = comment.is_empty
+    if empty and EMPTY_REASON not in reasons:
         reasons.insert(0, EMPTY_REASON)
     return Decision(
         position=comment.position,
@@ -120,7 +121,7 @@ def decision_for(
         score=score,
         verdict=verdict,
         reasons=reasons,
-        empty=comment.is_empty,
+        empty=empty,
         contributions=list(evidence),
         blatant=verdict == "spam" and score >= thresholds.discard and not real_reader,
     )

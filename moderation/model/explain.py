@@ -441,12 +441,23 @@ def _chosen(
     chosen[found] = speaking[top[:, :3][found]]
     shown = found.sum(axis=1)
     place = np.arange(3)
-    tied = ((smallest[:, :3] == smallest[:, 1:]) & (place + 1 < speaking_counts[:, None])).any(axis=1)
+    equal = ((smallest[:, :3] == smallest[:, 1:]) & (place + 1 < speaking_counts[:, None])).any(axis=1)
     weakest = smallest[np.arange(rows), np.maximum(shown - 1, 0)]
     as_strong = np.bincount(row_of[keys <= weakest[row_of]], minlength=rows)
-    redo = np.flatnonzero(tied | ((shown > 0) & (counts > 40) & (as_strong > 40)))
+    # Rows with equal strengths among their terms are sorted whole at once: partitioning them too
+    # would only find the tie again.
+    tied = np.flatnonzero(equal)
+    outside = np.flatnonzero(~equal & (shown > 0) & (counts > 40) & (as_strong > 40))
+    redo = np.concatenate([tied, outside])
     if len(redo):
-        examined, speaks = _examined(index, cols, keys, starts[redo], counts[redo])
+        examined = np.full((len(redo), 40), -1, dtype=np.int64)
+        speaks = np.zeros((len(redo), 40), dtype=bool)
+        if len(tied):
+            sorted_places = _argsorted(keys, starts[tied], counts[tied], 40)
+            examined[: len(tied)] = sorted_places
+            speaks[: len(tied)] = _speaking(index, cols, sorted_places)
+        if len(outside):
+            examined[len(tied) :], speaks[len(tied) :] = _examined(index, cols, keys, starts[outside], counts[outside])
         picked = speaks & (np.cumsum(speaks, axis=1) <= 3)
         order = np.argsort(~picked, axis=1, kind="stable")[:, :3]
         chosen[redo] = np.where(
