@@ -220,6 +220,8 @@ class FeatureIndex:
         if template is None:
             key = str(self.names[column])
             template = self._phrases[column] = _PHRASES.get(key, key + " ({v:.2f})")
+        if "{n" not in template:
+            return template.format(v=value, p=100 * value)
         return template.format(v=value, p=100 * value, n=max(round(math.expm1(value)), 0))
 
 
@@ -310,8 +312,10 @@ def explain_rows(
     block_strength[word] = np.where(both, block_strength[word] + block_strength[char], block_strength[word])
     block_has[char] &= ~both
 
-    signal = pushes & (block < 0) & ~index.silent[cols] & ~(toward_spam[row_of] & index.only_toward_ham[cols])
-    signal_entries = np.flatnonzero(signal)
+    signal_entries = np.flatnonzero(pushes & (block < 0))
+    signal_cols = cols[signal_entries]
+    silent = index.silent[signal_cols] | (toward_spam[row_of[signal_entries]] & index.only_toward_ham[signal_cols])
+    signal_entries = signal_entries[~silent]
     block_rows, block_kinds = np.nonzero(block_has.T)
     # Candidates by row, strongest first; equal strengths in the order the reasons were found in
     # (blocks, then signals by column), as Python's stable sort left them.
@@ -329,6 +333,8 @@ def explain_rows(
 
     reasons: list[list[str]] = [[] for _ in range(n)]
     spam = toward_spam.tolist()
+    templates = [_BLOCKS[namespace] for namespace in index.blocks]
+    phrase = index.phrase
     for row, kind, column, value in zip(
         candidate_rows[order].tolist(),
         candidate_kind[order].tolist(),
@@ -337,10 +343,10 @@ def explain_rows(
         strict=True,
     ):
         if kind < 0:
-            reasons[row].append(index.phrase(column, value))
+            reasons[row].append(phrase(column, value))
         else:
-            quoted = ", ".join(f"'{term}'" for term in block_terms[kind][row])
-            reasons[row].append(_BLOCKS[index.blocks[kind]][0 if spam[row] else 1].format(terms=quoted))
+            quoted = "'" + "', '".join(block_terms[kind][row]) + "'"
+            reasons[row].append(templates[kind][0 if spam[row] else 1].format(terms=quoted))
 
     # Evidence: the ten contributions of largest magnitude either way.
     magnitude = -np.abs(vals)
