@@ -174,3 +174,25 @@ def test_a_killed_process_is_replaced_while_the_other_serves(server):
     _wait_for(lambda: len(_children(server.process.pid) - {victim}) == 2, "a new server process")
     _wait_for(lambda: all(_healthy(server.base) for _ in range(10)), "both processes to answer")
     assert server.process.poll() is None
+
+
+def test_the_retrain_board_works_through_the_parents_socket():
+    from moderation.service.processes import _Manager, _serve_in_thread
+    from moderation.service.queue import RetrainBoard, RetrainState
+
+    board = RetrainBoard()
+    _Manager.register("test_board", callable=lambda: board)
+    server = _Manager(address=None, authkey=b"test-key").get_server()
+    _serve_in_thread(server)
+    manager = _Manager(address=server.address, authkey=b"test-key")
+    manager.connect()
+    shared = manager.test_board()
+    started = shared.start("https://a.example/")
+    assert started.state == "running"
+    assert shared.start("https://a.example/") is None  # one retrain per site at a time
+    assert shared.state("https://b.example/").state == "idle"
+    shared.acquire_training()
+    shared.release_training()
+    shared.finish("https://a.example/", RetrainState(state="done", started=started.started, message="ok"))
+    assert board.state("https://a.example/").state == "done"
+    assert shared.state("https://a.example/").message == "ok"

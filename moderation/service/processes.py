@@ -139,7 +139,7 @@ def serve_processes(
     # Every process is forked before this process starts a thread (the manager's), so none inherits a
     # lock another thread held.
     workers = {index: start(index) for index in range(processes)}
-    threading.Thread(target=manager_server.serve_forever, daemon=True, name="shared-limits").start()
+    _serve_in_thread(manager_server)
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     announce(
         f"moderation serve: {processes} processes, model {version}, database {store_path}, listening on "
@@ -177,6 +177,13 @@ def serve_processes(
                 worker.kill()
                 worker.join(10)
         listener.close()
+
+
+def _serve_in_thread(server: Any) -> None:
+    """The manager's server in a thread of this process (``serve_forever`` would end its thread with
+    sys.exit); ``stop_event`` is what ``serve_forever`` would have set and its client threads check."""
+    server.stop_event = threading.Event()
+    threading.Thread(target=server.accepter, daemon=True, name="shared-limits").start()
 
 
 def _check(db_path: str | Path, model_path: str | None, cache_size: int) -> tuple[str, Path]:
