@@ -23,7 +23,9 @@ before; same scores to the bit):
   and the high-water mark is reset after loading, since unpickling peaks above scoring);
 - single comment: ``Moderator.score_comment`` with its post, p50 and p99 over --single comments;
 - cold start: ``moderation --help`` and ``moderation score data/example/thread.txt``, wall time, median
-  of 5 runs each, and the peer loading its pickle and scoring the same page.
+  of 5 runs each, and the peer loading its pickle and scoring the same page;
+- service: ``benchmarks/bench_service_load.py`` with the shipped model (``--service-processes``, default
+  2 server processes, ``--service-seconds``): checks/s, p50/p99, CPU per check, errors.
 
 Timings depend on the machine's load (2 shared cores here): compare rows of one run only. Nothing
 here asserts a timing.
@@ -331,6 +333,33 @@ def bench_cold(peer, runs: int = 5) -> None:
                 print(f"{label:<44} {statistics.median(times):>6.2f} s", flush=True)
 
 
+def bench_service(processes: int, seconds: float) -> None:
+    """The HTTP service under load: benchmarks/bench_service_load.py in a child process (a real waitress
+    server on loopback, keep-alive Akismet clients, corrections and a retrain halfway), its summary lines.
+
+    The shipped model serves, so that the figure is the product's; the load test alone trains a small one.
+    """
+    print(f"\n## Service: comment-checks on loopback, {processes} server process(es), {seconds:.0f} s")
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "bench_service_load.py"),
+        "--seconds",
+        str(seconds),
+        "--processes",
+        str(processes),
+        "--model",
+        str(ROOT / "models" / "default.joblib"),
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    keep = ("server:", "comment-checks", "latency", "CPU seconds", "errors", "corrections", "OK", "FAILED")
+    for line in out.stdout.splitlines():
+        if line.startswith(keep):
+            print(line)
+    if out.returncode != 0:
+        print(f"load test exit {out.returncode}: {(out.stderr.strip().splitlines() or ['no message'])[-1][:200]}")
+    print("(no peer here: the TF-IDF + LR peer has no HTTP service; its per-comment cost is in the batch rows)")
+
+
 # ---------------------------------------------------------------------------------------------- main
 
 
@@ -341,8 +370,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="threads in the batch (default comments / 20)")
     parser.add_argument("--single", type=int, default=1000, help="comments scored one at a time")
     parser.add_argument("--ngrams", choices=("numpy", "sklearn", "both"), default="both")
-    parser.add_argument("--skip", action="append", default=[], choices=("blocks", "batch", "curve", "single", "cold"))
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=("blocks", "batch", "curve", "single", "cold", "service")
+    )
     parser.add_argument("--bogofilter", action="store_true", help=f"bogofilter on the first {BOGOFILTER_MAX:,}")
+    parser.add_argument("--service-processes", type=int, default=2, help="`serve --processes` for the service run")
+    parser.add_argument("--service-seconds", type=float, default=20.0, help="how long the service load runs")
     parser.add_argument("--point", type=int, help=argparse.SUPPRESS)  # child process of the curve
     args = parser.parse_args(argv)
     modes = ["numpy", "sklearn"] if args.ngrams == "both" else [args.ngrams]
@@ -367,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_single(moderator, threads, args.single, modes, peer)
     if "cold" not in args.skip:
         bench_cold(peer)
+    if "service" not in args.skip:
+        bench_service(args.service_processes, args.service_seconds)
     return 0
 
 
