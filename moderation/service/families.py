@@ -12,6 +12,7 @@ comment's words ("wording common in spam: ..."), and such a pattern runs in time
 
 from __future__ import annotations
 
+import functools
 import re
 
 # The explanation's feature namespaces (``post:off_topic``), grouped as a moderator thinks of them.
@@ -66,6 +67,9 @@ def _build() -> list[tuple[re.Pattern, str]]:
 _RULES: list[tuple[re.Pattern, str]] | None = None
 
 
+# Each logged reason was matched against every template (3% of a serve process's CPU under
+# bench_service_load.py); most reasons repeat word for word, so the answers are kept, a bounded number.
+@functools.lru_cache(maxsize=4096)
 def family_of(reason: str) -> str:
     global _RULES
     if _RULES is None:

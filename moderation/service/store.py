@@ -377,6 +377,7 @@ class Store:
         from .families import families_of
 
         ids = []
+        families = []
         with self.transaction() as db:
             for row in rows:
                 cur = db.execute(
@@ -400,10 +401,10 @@ class Store:
                     ),
                 )
                 ids.append(int(cur.lastrowid))
-                db.executemany(
-                    "INSERT OR IGNORE INTO request_families (site, family, request_id) VALUES (?, ?, ?)",
-                    [(row["site"], f, ids[-1]) for f in families_of(row.get("reasons") or [])],
-                )
+                families.extend((row["site"], f, ids[-1]) for f in families_of(row.get("reasons") or []))
+            db.executemany(
+                "INSERT OR IGNORE INTO request_families (site, family, request_id) VALUES (?, ?, ?)", families
+            )
         return ids
 
     def get_request(self, request_id: int) -> dict | None:
