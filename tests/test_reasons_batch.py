@@ -1,8 +1,9 @@
 """Reasons found for a whole batch at once (``explain.explain_rows``) are those the row-by-row code gave.
 
 ``reference`` below is that code as it was (moderation/model/explain.py before the batched path): one
-row at a time, ``np.argsort`` per block and for the evidence. The batched path must give the same
-strings in the same order and the same evidence, ties included.
+row at a time, ``np.argsort`` per block and for the evidence. Both ways ``explain_rows`` works (a
+batch pass, and one row at a time below ``ROW_BY_ROW_BELOW`` rows) must give the same strings in the
+same order and the same evidence, ties included.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from moderation.model import explain
 from moderation.model.decisions import EMPTY_REASON
 from moderation.model.explain import (
     _BLOCKS,
@@ -79,6 +81,13 @@ def reference(row, contrib, index, raw, *, toward_spam, limit=3):
     return reasons, evidence
 
 
+@pytest.fixture(params=["batched", "row-by-row"])
+def path(request, monkeypatch):
+    """Both ways ``explain_rows`` works, whatever the number of rows: batched, and one row at a time."""
+    monkeypatch.setattr(explain, "ROW_BY_ROW_BELOW", 0 if request.param == "batched" else 10**9)
+    return request.param
+
+
 # ------------------------------------------------------------------------------------ a made-up model
 
 WORDS = ["cheap", "pills", "the", "of the", "_url_", "0th", "garden", "tomato", "blight", "soil", "rye", "buy now"]
@@ -133,6 +142,7 @@ def made_up():
 
 
 @pytest.mark.parametrize("toward_spam", [True, False], ids=["toward-spam", "toward-ham"])
+@pytest.mark.usefixtures("path")
 def test_batched_reasons_match_row_by_row_on_hard_rows(made_up, toward_spam):
     contrib, index, raw = made_up
     rows = contrib.shape[0]
@@ -144,6 +154,7 @@ def test_batched_reasons_match_row_by_row_on_hard_rows(made_up, toward_spam):
     assert any(len({value for _, value in evidence}) < len(evidence) for _, evidence in got)
 
 
+@pytest.mark.usefixtures("path")
 def test_batched_reasons_mix_directions_and_pick_rows(made_up):
     contrib, index, raw = made_up
     toward = np.arange(contrib.shape[0]) % 3 == 0
@@ -167,6 +178,7 @@ def test_block_strengths_are_numpys_sums_bit_for_bit(longest):
     assert sums.tolist() == [values[s : s + c].sum() for s, c in zip(starts, counts, strict=True)]
 
 
+@pytest.mark.usefixtures("path")
 def test_no_rows_no_reasons(made_up):
     contrib, index, raw = made_up
     assert explain_rows(contrib[:0], index, raw, np.zeros(0, dtype=bool)) == []
@@ -184,6 +196,7 @@ def scored(moderator, small_corpus):
 
 
 @pytest.mark.parametrize("toward_spam", [True, False], ids=["toward-spam", "toward-ham"])
+@pytest.mark.usefixtures("path")
 def test_batched_reasons_match_row_by_row_on_a_trained_model(moderator, scored, toward_spam):
     contrib, raw, _ = scored
     index = moderator.feature_index
@@ -193,6 +206,7 @@ def test_batched_reasons_match_row_by_row_on_a_trained_model(moderator, scored, 
     assert sum(bool(reasons) for reasons, _ in got) > rows // 2
 
 
+@pytest.mark.usefixtures("path")
 def test_decisions_carry_the_row_by_row_reasons(moderator, small_corpus, scored):
     contrib, raw, scores = scored
     items = [item for thread in small_corpus for item in items_from_thread(thread)]
