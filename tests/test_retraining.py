@@ -8,17 +8,10 @@ from fixtures.service.service_support import BLOG, HERE, http, make_app, model_p
 
 from moderation.cli.service import keys, models, posts, retrain
 from moderation.errors import DataError, ModelError
-from moderation.learning.retraining import (
-    Comparison,
-    decide,
-    list_models,
-    split_corrections,
-    use_model,
-)
-from moderation.learning.retraining import (
-    retrain as run_retrain,
-)
+from moderation.learning.retraining import Comparison, decide, split_corrections
 from moderation.service.keys import new_key
+from moderation.service.registry import list_models, use_model
+from moderation.service.registry import retrain as run_retrain
 from moderation.service.store import Correction, Store
 
 SPAMMY = [
@@ -189,7 +182,7 @@ def test_site_b_corrections_cannot_change_site_a_scores(tmp_path, model_path):  
 
 
 def test_shared_corrections_join_other_sites_retraining_only_when_opted_in(store):
-    from moderation.learning.retraining import corrections_for
+    from moderation.service.registry import corrections_for
 
     new_key(store, BLOG)
     new_key(store, "https://other.example/")

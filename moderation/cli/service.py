@@ -298,7 +298,7 @@ def retrain(db, site, labeled_data, sources, model_path, seed, no_promote, force
     """Train on the shipped data plus stored corrections; promote the candidate if it is not worse.
 
     --data and --sources choose the data as they do for `train`; the stored corrections are always added."""
-    from ..learning.retraining import retrain as run
+    from ..service.registry import retrain as run
 
     store = _open_store(db)
     result = run(
@@ -342,7 +342,7 @@ def models(ctx: click.Context, db, model_path) -> None:
     ctx.obj["db"] = db
     if ctx.invoked_subcommand is not None:
         return
-    from ..learning.retraining import list_models
+    from ..service.registry import list_models
 
     store = _open_store(db)
     records, serving = list_models(store, model_path)
@@ -375,7 +375,7 @@ def models(ctx: click.Context, db, model_path) -> None:
 @reports_errors
 def models_use(ctx: click.Context, version: str, site, db) -> None:
     """Serve VERSION from now on; running services switch on their next request."""
-    from ..learning.retraining import use_model
+    from ..service.registry import use_model
 
     record = use_model(_open_store(db or ctx.obj.get("db")), version, site)
     click.echo(

@@ -1,4 +1,8 @@
-"""Learning from corrections: train a candidate, compare it with the serving model, promote or keep.
+"""Learning from corrections: train a candidate and judge it against the serving model.
+
+This module knows corrections as data. Which corrections a site has, which model it is served and the
+registry of versions are the service's (moderation/service/registry.py, over its store); learning
+never imports the service (issue 10: this module once imported service.store).
 
 Corrections (submit-spam / submit-ham, or the JSON API) are split once, deterministically: most join
 the shipped training data, and a held-out share is kept back to judge the candidate against the model
@@ -18,29 +22,36 @@ Ties otherwise promote, so that a candidate that learned from new corrections re
 Without usable held-out corrections there is nothing site-specific to compare on: ``retrain`` says so
 before training (minutes of work for a candidate nobody could judge), unless ``force`` is given.
 Corrections with no text are neither trained on nor held out.
-
-Per site (issue 9 item 5). Each site's corrections teach that site's model only. ``retrain(site=SITE)``
-trains on the shipped data, SITE's corrections and those of sites that opted in to sharing
-(``moderation keys share``), is judged on SITE's own held-out corrections, and is promoted for SITE only;
-other sites keep their model. ``retrain()`` without a site trains the shared base model that every site
-without its own is served, from the shared corrections only: one key holder's submit-spam can no longer
-teach every other site's model.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-
-from ..errors import DataError, ModelError
 from ..model.thread import Comment, Post, Thread, comment_type
-from ..service.store import Correction, ModelRecord, Store
+
+if TYPE_CHECKING:
+    from ..model.bundle import ModelBundle
 
 HOLDOUT_EVERY = 5
+
+
+class LabeledCorrection(Protocol):
+    """What retraining reads of a correction (the service's store keeps them: service.store.Correction)."""
+
+    id: int
+    site: str
+    permalink: str
+    label: str
+    content: str
+    author: str
+    author_url: str
+    author_email: str
+    author_ip: str
+    comment_type: str
 
 
 @dataclass
@@ -69,27 +80,14 @@ class Comparison:
         }
 
 
-@dataclass
-class RetrainResult:
-    candidate: str
-    current: str | None
-    promoted: bool
-    reason: str
-    candidate_figures: Comparison | None
-    current_figures: Comparison | None
-    trained_on: dict
-    path: Path
-    site: str | None = None
-
-
-def split_corrections(corrections: Sequence[Correction], every: int = HOLDOUT_EVERY) -> tuple[list, list]:
+def split_corrections(corrections: Sequence[LabeledCorrection], every: int = HOLDOUT_EVERY) -> tuple[list, list]:
     """(train, held out): every ``every``-th correction of each label, by id, is held out.
 
     Per label, so both kinds are judged; at least one of a label is held out once it has two, so that a
     young site's first corrections already count. Ids order it, so the split is the same on every run.
     """
-    train: list[Correction] = []
-    held: list[Correction] = []
+    train: list[LabeledCorrection] = []
+    held: list[LabeledCorrection] = []
     for label in ("spam", "ham"):
         group = sorted((c for c in corrections if c.label == label), key=lambda c: c.id)
         picked = {i for i in range(len(group)) if i % every == every - 1}
@@ -100,14 +98,17 @@ def split_corrections(corrections: Sequence[Correction], every: int = HOLDOUT_EV
     return train, held
 
 
-def corrections_to_threads(store: Store, corrections: Iterable[Correction]) -> list[Thread]:
-    """One thread per (site, permalink), carrying the stored post text when the post is known."""
-    grouped: dict[tuple[str, str], list[Correction]] = {}
+def corrections_to_threads(
+    corrections: Iterable[LabeledCorrection], post_of: Callable[[str, str], tuple[str, str] | None]
+) -> list[Thread]:
+    """One thread per (site, permalink), carrying the post's (title, body) when ``post_of(site,
+    permalink)`` knows it."""
+    grouped: dict[tuple[str, str], list[LabeledCorrection]] = {}
     for correction in corrections:
         grouped.setdefault((correction.site, correction.permalink), []).append(correction)
     threads = []
     for (site, permalink), group in grouped.items():
-        known = store.get_post(permalink, site=site) if permalink else None
+        known = post_of(site, permalink) if permalink else None
         title, body = known if known else ("", "")
         comments = [
             Comment(
@@ -174,197 +175,38 @@ def decide(candidate: Comparison | None, current: Comparison | None, *, force: b
     )
 
 
-def register_base_model(store: Store, path: str | Path | None = None) -> str | None:
-    """Put the shipped (or --model) model in the registry so that `models use` can roll back to it."""
-    from ..model.pipeline import DEFAULT_MODEL_PATH, card_path
-
-    path = Path(path) if path is not None else DEFAULT_MODEL_PATH
-    card_file = card_path(path)
-    if not path.exists() or not card_file.exists():
-        return None
-    try:
-        card = json.loads(card_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    version = str(card.get("version", "unversioned"))
-    if store.get_model(version) is None:
-        store.add_model(version, str(path), status="base", metrics={"cv": _card_figures(card)}, note="shipped")
-    return version
-
-
-def current_model(
-    store: Store, base_path: str | Path | None, loader: Callable, site: str | None = None
-) -> object | None:
-    """The model the service would serve ``site`` right now (its own, else the shared base), or None if
-    there is none that loads."""
-    active = (store.active_model(site) if site else None) or store.active_model(None)
-    record = store.get_model(active) if active else None
-    try:
-        return loader(record.path if record else (str(base_path) if base_path else None))
-    except ModelError:
-        return None
-
-
-def usable(corrections: Iterable[Correction]) -> list[Correction]:
+def usable(corrections: Iterable[LabeledCorrection]) -> list[LabeledCorrection]:
     """Corrections with text: an empty one teaches no words, only that emptiness is spam (or ham)."""
     return [c for c in corrections if c.content.strip()]
 
 
-def corrections_for(store: Store, site: str | None) -> tuple[list[Correction], list[Correction]]:
-    """(judged, shared): the corrections split into train and held-out for ``site`` (its own; for the
-    base model, the sharing sites'), and the other sharing sites' ones, which are only trained on."""
-    sharing = store.sharing_sites()
-    if site:
-        return usable(store.corrections(sites=[site])), usable(
-            store.corrections(sites=[s for s in sharing if s != site])
-        )
-    return usable(store.corrections(sites=sharing)), []
-
-
-def retrain(
-    store: Store,
-    models_dir: str | Path,
+def train_candidate(
+    corrections: Sequence[LabeledCorrection],
+    post_of: Callable[[str, str], tuple[str, str] | None],
     *,
-    site: str | None = None,
     sources: Sequence[str] | None = None,
     data: Sequence[str | Path] = (),
     mapping=None,
-    base_model: str | Path | None = None,
     seed: int = 0,
-    promote: bool = True,
-    force: bool = False,
-    holdout_every: int = HOLDOUT_EVERY,
-    progress: Callable[[str], None] | None = None,
-) -> RetrainResult:
-    from ..api import Moderator
-    from ..model.pipeline import save_model
-    from ..service.keys import resolve_site
+    say: Callable[[str], None] = lambda message: None,
+    whom: str = "the shared base model",
+    held_out: int = 0,
+) -> tuple[ModelBundle, int]:
+    """A model trained on the same data as `train` with the same options, plus ``corrections``, and
+    how many comments it learned from.
+
+    By default the shipped model's own sources: a candidate trained on data/threads alone lost what the
+    public corpora taught (link-less commercial spam), and could still be promoted on a handful of
+    held-out corrections. The bundle's card names the sources."""
     from .sources import training_set
     from .training import train_model
 
-    say = progress or (lambda message: None)
-    site = resolve_site(store, site) if site else None
-    register_base_model(store, base_model)
-    judged, shared = corrections_for(store, site)
-    train_part, held_part = split_corrections(judged, holdout_every)
-    train_part += shared
-    current = current_model(store, base_model, lambda p: Moderator.load(p), site)
-    if not held_part and current is not None and not force:
-        # Said before training: training on the shipped data takes minutes, for a candidate nothing
-        # could judge and that would not be promoted.
-        whose = f"{site}'s" if site else "shared (keys share)"
-        raise DataError(
-            f"no held-out corrections to judge a candidate on: {len(judged)} usable {whose} corrections, "
-            "and at least two of a label are needed; send more, or give --force to train and promote anyway"
-        )
-    # The same data as `train` with the same options: by default the shipped model's own sources (a
-    # candidate trained on data/threads alone lost what the public corpora taught, link-less commercial
-    # spam, and could still be promoted on a handful of held-out corrections).
     threads, provenance, missing = training_set(sources, data, mapping)
     if missing:
         say(f"sources absent, training without them: {', '.join(missing)}")
-    threads += corrections_to_threads(store, train_part)
+    threads += corrections_to_threads(corrections, post_of)
     say(
-        f"training {'for ' + site if site else 'the shared base model'} on "
-        f"{sum(len(t.comments) for t in threads)} comments ({len(train_part)} from corrections); "
-        f"{len(held_part)} corrections held out"
+        f"training {whom} on {sum(len(t.comments) for t in threads)} comments ({len(corrections)} from "
+        f"corrections); {held_out} corrections held out"
     )
-    bundle = train_model(threads, seed=seed, provenance=provenance)
-    version = _unique_version(store, bundle.version)
-    bundle.card["version"] = version
-    bundle.card["retraining"] = {
-        "site": site or "",
-        "corrections_trained_on": len(train_part),
-        "corrections_held_out": len(held_part),
-        "holdout_every": holdout_every,
-    }
-    path = Path(models_dir) / f"{version}.joblib"
-    save_model(bundle, path)
-    candidate = Moderator(bundle)
-
-    held_threads = corrections_to_threads(store, held_part)
-    cand_figures = compare(candidate, held_threads) if held_part else None
-    curr_figures = compare(current, held_threads) if (held_part and current is not None) else None
-    if current is None:
-        promoted, reason = True, "no model is serving, or it cannot be loaded: the candidate is all there is"
-    else:
-        promoted, reason = decide(cand_figures, curr_figures, force=force)
-    if not promote and promoted:
-        promoted, reason = False, reason + "; not promoted because --no-promote was given"
-
-    metrics = {"cv": _card_figures(bundle.card)}
-    if cand_figures is not None:
-        metrics["held_out"] = cand_figures.to_dict()
-    if curr_figures is not None:
-        metrics["held_out_current"] = curr_figures.to_dict()
-    store.add_model(
-        version,
-        str(path),
-        status="candidate" if promoted else "rejected",
-        metrics=metrics,
-        note=reason,
-        site=site or "",
-    )
-    if promoted:
-        # The model file is complete on disk (save_model writes atomically) before the pointer moves,
-        # and the pointer is this site's own (or, without a site, the shared base one).
-        store.activate_model(version, site=site or "")
-    return RetrainResult(
-        candidate=version,
-        current=str(current.version) if current is not None else None,
-        promoted=promoted,
-        reason=reason,
-        candidate_figures=cand_figures,
-        current_figures=curr_figures,
-        trained_on={"comments": sum(len(t.comments) for t in threads), "corrections": len(train_part)},
-        path=path,
-        site=site,
-    )
-
-
-def list_models(store: Store, base_model: str | Path | None = None) -> tuple[list[ModelRecord], str | None]:
-    """Every registered version and the shared one serving (None means the base file); each site's own
-    pointer is in ``store.active_models()``."""
-    base = register_base_model(store, base_model)
-    return store.list_models(), store.active_model() or base
-
-
-def use_model(store: Store, version: str, site: str | None = None) -> ModelRecord:
-    """Roll back (or forward) to a registered version, after checking its file still loads.
-
-    Without ``site`` it is activated for the site it was trained for (the shared pointer for the base
-    and shared models). With ``site``, a shared version can be made that site's model (a site's rollback
-    to the base); a version trained for another site cannot, since it learned that site's corrections."""
-    from ..model.pipeline import load_model
-    from ..service.keys import resolve_site
-
-    record = store.get_model(version)
-    if record is None:
-        known = ", ".join(m.version for m in store.list_models()) or "none"
-        raise ModelError(f"no model version {version!r} (known: {known})")
-    target = resolve_site(store, site) if site else None
-    if target and record.site and record.site != target:
-        raise ModelError(f"model {version} was trained for {record.site}, not {target}")
-    load_model(record.path)
-    store.activate_model(version, site=target)
-    return store.get_model(version)
-
-
-def _unique_version(store: Store, version: str) -> str:
-    """Same data and seed give the same version; a retrain on them is still a distinct registry entry."""
-    if store.get_model(version) is None:
-        return version
-    n = 2
-    while store.get_model(f"{version}-{n}") is not None:
-        n += 1
-    return f"{version}-{n}"
-
-
-def _card_figures(card: dict) -> dict:
-    figures = card.get("metrics") or {}
-    keep = ("n", "n_spam", "precision", "recall", "roc_auc", "blocked_legit", "held_legit", "spam_caught")
-    return {k: figures[k] for k in keep if k in figures and not _is_nan(figures[k])}
-
-
-def _is_nan(value: object) -> bool:
-    return isinstance(value, float) and bool(np.isnan(value))
+    return train_model(threads, seed=seed, provenance=provenance), sum(len(t.comments) for t in threads)

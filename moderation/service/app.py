@@ -746,7 +746,7 @@ def create_app(
 ) -> ServiceApp:
     """Open the store, register the base model (so `models use` can roll back to it), load the active
     model (failing fast with ModelError) and build the app: what `serve` runs and what the tests drive."""
-    from ..learning.retraining import register_base_model
+    from .registry import register_base_model
     from .store_pg import open_store
 
     store = open_store(db_path)  # a postgresql:// URL, or the SQLite file

@@ -188,8 +188,8 @@ def _serve_in_thread(server: Any) -> None:
 
 def _check(db_path: str | Path, model_path: str | None, cache_size: int) -> tuple[str, Path]:
     """Fail here, once, as one process would: the database opens (and is migrated), the model loads."""
-    from ..learning.retraining import register_base_model
     from .app import ModelHolder
+    from .registry import register_base_model
     from .store_pg import open_store
 
     store = open_store(db_path)

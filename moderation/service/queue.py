@@ -466,7 +466,7 @@ class QueuePages:
         threading.Thread(target=self._run_retrain, args=(site, state), daemon=True, name="queue-retrain").start()
 
     def _run_retrain(self, site: str, state: RetrainState) -> None:
-        from ..learning.retraining import retrain
+        from .registry import retrain
 
         models_dir = self.options.models_dir or self.store.path.resolve().parent / "models"
         try:
@@ -495,7 +495,7 @@ class QueuePages:
         self.retrains.finish(site, finished)
 
     def models(self, environ: dict, method: str) -> tuple[int, bytes, list]:
-        from ..learning.retraining import list_models, use_model
+        from .registry import list_models, use_model
 
         session = self.require(environ)
         if session is None:
