@@ -266,3 +266,72 @@ def test_a_long_thread_is_scored_in_slices_with_identical_decisions(moderator, s
     monkeypatch.setattr(moderation.api, "BATCH_COMMENTS", 3)
     sliced = moderator.score_thread(thread)
     assert [d.to_dict() for d in sliced] == [d.to_dict() for d in whole]
+
+
+# --------------------------------------------------------------------------------------------------
+# The garbage collector is paused while a batch is scored, and restored as it was.
+
+
+@pytest.fixture
+def collector():
+    import gc
+
+    was = gc.isenabled()
+    yield gc
+    (gc.enable if was else gc.disable)()
+
+
+@pytest.mark.parametrize("host_enabled", [True, False], ids=["host collects", "host switched it off"])
+def test_scoring_pauses_the_collector_and_restores_it(collector, moderator, host_enabled):
+    import moderation.api as api
+
+    (collector.enable if host_enabled else collector.disable)()
+    seen = []
+    original = moderator.model.features
+
+    def features(items):
+        seen.append(collector.isenabled())
+        return original(items)
+
+    moderator.model.features = features
+    try:
+        moderator.score_comment("Great post, thanks!", post="A post about bread.")
+    finally:
+        del moderator.model.features
+    assert seen == [False]
+    assert collector.isenabled() is host_enabled and api._gc_pauses == 0
+
+
+def test_nested_and_failing_pauses_restore_the_collector_once(collector):
+    import moderation.api as api
+
+    collector.enable()
+    with api._gc_paused():
+        with pytest.raises(RuntimeError), api._gc_paused():
+            raise RuntimeError("a batch failed")
+        assert not collector.isenabled()  # the outer batch still runs
+    assert collector.isenabled() and api._gc_pauses == 0
+
+
+def test_concurrent_batches_restore_the_collector_when_the_last_ends(collector):
+    import threading
+
+    import moderation.api as api
+
+    collector.enable()
+    inside, release = threading.Barrier(3), threading.Event()
+
+    def batch():
+        with api._gc_paused():
+            inside.wait()
+            release.wait()
+
+    workers = [threading.Thread(target=batch) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    inside.wait()
+    assert not collector.isenabled() and api._gc_pauses == 2
+    release.set()
+    for worker in workers:
+        worker.join()
+    assert collector.isenabled() and api._gc_pauses == 0
