@@ -177,22 +177,149 @@ def test_a_killed_process_is_replaced_while_the_other_serves(server):
 
 
 def test_the_retrain_board_works_through_the_parents_socket():
-    from moderation.service.processes import _Manager, _serve_in_thread
-    from moderation.service.queue import RetrainBoard, RetrainState
+    from moderation.service.processes import ProcessBoard, SharedBoard, _Manager, _serve_in_thread
+    from moderation.service.queue import RetrainState
 
-    board = RetrainBoard()
+    board = SharedBoard()
     _Manager.register("test_board", callable=lambda: board)
     server = _Manager(address=None, authkey=b"test-key").get_server()
     _serve_in_thread(server)
     manager = _Manager(address=server.address, authkey=b"test-key")
     manager.connect()
-    shared = manager.test_board()
+    shared = ProcessBoard(manager.test_board(), os.getpid())
     started = shared.start("https://a.example/")
     assert started.state == "running"
     assert shared.start("https://a.example/") is None  # one retrain per site at a time
     assert shared.state("https://b.example/").state == "idle"
     shared.acquire_training()
+    assert not board.try_training(os.getpid() + 1)  # one training at a time between the processes
     shared.release_training()
     shared.finish("https://a.example/", RetrainState(state="done", started=started.started, message="ok"))
-    assert board.state("https://a.example/").state == "done"
+    assert board.board.state("https://a.example/").state == "done"
     assert shared.state("https://a.example/").message == "ok"
+    assert board.try_training(os.getpid() + 1)
+
+
+def test_a_process_killed_while_training_gives_back_its_turn_and_fails_its_retrain():
+    import multiprocessing
+
+    from moderation.service.processes import ProcessBoard, SharedBoard, _Manager, _serve_in_thread
+
+    board = SharedBoard()
+    _Manager.register("killed_board", callable=lambda: board)
+    server = _Manager(address=None, authkey=b"test-key").get_server()
+    ready, told = multiprocessing.get_context("fork").Pipe()
+
+    def trainer() -> None:
+        manager = _Manager(address=server.address, authkey=b"test-key")
+        manager.connect()
+        shared = ProcessBoard(manager.killed_board(), os.getpid())
+        shared.start("https://a.example/")
+        shared.acquire_training()
+        told.send("training")
+        time.sleep(600)
+
+    # Forked before this process's manager thread starts, as serve_processes does.
+    process = multiprocessing.get_context("fork").Process(target=trainer)
+    process.start()
+    _serve_in_thread(server)
+    assert ready.poll(TIMEOUT) and ready.recv() == "training"
+    process.kill()
+    process.join()
+    assert not board.try_training(os.getpid())  # held by the dead process until the parent forgets it
+    assert board.forget(process.pid, process.exitcode) == ["https://a.example/"]
+    state = board.state("https://a.example/")
+    assert state.state == "failed" and "stopped (status -9)" in state.message
+    assert board.try_training(os.getpid())
+    assert board.start("https://a.example/", os.getpid()).state == "running"
+
+
+class _Gone:
+    def allow(self, which: str, key: str) -> float:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_process_whose_parent_is_gone_refuses_with_503():
+    from moderation.service.app import HTTPError
+    from moderation.service.processes import SharedLimiter
+
+    with pytest.raises(HTTPError) as refused:
+        SharedLimiter(_Gone(), "site", 1.0).allow("site:https://a.example/")
+    assert refused.value.status == 503
+    assert ("Retry-After", "5") in refused.value.headers
+
+
+# Runs serve_processes in a fresh interpreter: it forks, sets SIGTERM's handler and starts the manager's
+# thread, none of which a test should leave in pytest's process.
+HARNESS = """
+import multiprocessing, os, signal, sys
+from moderation.service import processes
+from moderation.service.app import ServiceConfig
+
+def interrupt(line):
+    raise KeyboardInterrupt
+
+if sys.argv[3] == "killed-at-start":
+    processes._worker = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+    processes._QUICK_KILLS = 2
+try:
+    processes.serve_processes(
+        2, sys.argv[1], model_path=sys.argv[2], config=ServiceConfig(), cache_size=1, host="127.0.0.1", port=0,
+        threads=1, connection_limit=10, channel_timeout=5,
+        announce=interrupt if sys.argv[3] == "interrupted-at-start" else print,
+    )
+except BaseException as exc:
+    print("stopped:", type(exc).__name__, exc)
+print("processes left:", len(multiprocessing.active_children()))
+"""
+
+
+@pytest.mark.parametrize(
+    ("case", "stopped"),
+    [
+        ("killed-at-start", "ModerationError server process"),
+        ("interrupted-at-start", "KeyboardInterrupt"),
+    ],
+    ids=["killed-at-start-five-times-is-not-forked-forever", "interrupt-while-starting-stops-the-started"],
+)
+def test_start_up_failures_stop_every_process(case, stopped, model_path, tmp_path):  # noqa: F811
+    db = tmp_path / "harness.db"
+    Store(db).close()
+    done = subprocess.run(
+        [sys.executable, "-c", HARNESS, str(db), str(model_path), case],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert f"stopped: {stopped}" in done.stdout, done.stdout + done.stderr
+    if case == "killed-at-start":
+        assert "was killed (signal 9) within 10 s of starting 2 times in a row" in done.stdout
+    assert "processes left: 0" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 0
+
+
+def test_processes_needs_fork(monkeypatch, model_path, tmp_path):  # noqa: F811
+    import multiprocessing
+
+    from click.testing import CliRunner
+
+    from moderation.cli import main
+
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    db = tmp_path / "nofork.db"
+    result = CliRunner().invoke(main, ["serve", "--db", str(db), "--model", str(model_path), "--processes", "2"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: --processes needs fork(), which this platform lacks; run with --processes 1"
+    assert not db.exists()  # refused before the database is opened
+
+
+@pytest.mark.parametrize("processes", ["0", "-1", "1000", "two"], ids=["zero", "negative", "too-many", "not-a-number"])
+def test_processes_out_of_range_is_a_usage_error(processes, tmp_path):
+    from click.testing import CliRunner
+
+    from moderation.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "x.db"), "--processes", processes])
+    assert result.exit_code == 2
+    assert "--processes" in result.output.splitlines()[-1]

@@ -20,8 +20,12 @@ What each process has of its own: its loaded models, its batch scorer and its re
 batch only ever holds that process's requests, so a site's isolation is what it is in one process.
 
 The parent only supervises: a process killed (by a signal, the OOM killer) is started again while the
-others serve; one that exits by itself right after starting stops them all, with its error in the log;
-SIGTERM or SIGINT stops them all; a process whose parent is gone (killed with SIGKILL) exits within a second.
+others serve, and the retrain it was running is marked failed and its turn to train given back; one that
+exits by itself right after starting stops them all, with its error in the log, and so does one killed
+right after starting five times in a row; SIGTERM or SIGINT stops them all; a process whose parent is gone
+(killed with SIGKILL) exits within a second, and never serves without the shared limits meanwhile: a
+request thread already connected to the parent answers 503, one not yet connected waits for that exit
+(the parent's listening socket, inherited, takes its connection and never answers).
 """
 
 from __future__ import annotations
@@ -53,6 +57,11 @@ log = logging.getLogger("moderation.service")
 # started again: it would fail the same way (a model that no longer loads, a database it cannot open),
 # and its error is in the log above.
 _MIN_LIFETIME = 10.0
+# A process killed (a signal) this many times in a row, each time sooner than _MIN_LIFETIME after starting,
+# is not started again either: without a limit, a worker the OOM killer ends while it loads its model was
+# forked again once a second for as long as the parent ran.
+_QUICK_KILLS = 5
+MAX_PROCESSES = 64
 
 
 class SharedLimits:
@@ -84,7 +93,105 @@ class SharedLimiter:
     def allow(self, key: str) -> float:
         if self.rate <= 0:  # no limit: no need to ask
             return 0.0
-        return self.limits.allow(self.which, key)
+        try:
+            return self.limits.allow(self.which, key)
+        except (OSError, EOFError) as exc:
+            # The parent is gone (this process exits within a second, see _exit_with_parent): refuse, in
+            # one line, rather than serve unlimited or answer 500 with a traceback per request.
+            from .app import HTTPError
+
+            log.error("shared rate limits unavailable (%s: %s); refusing", type(exc).__name__, exc)
+            raise HTTPError(503, "Service restarting; retry", [("Retry-After", "5")]) from None
+
+
+class SharedBoard:
+    """The queue's retrain board, kept in the parent, that also knows which process runs each retrain and
+    holds the turn to train. A process killed while training (minutes of both cores and much memory: the
+    OOM killer's choice) would otherwise leave its site "running" and the turn taken for good, so that no
+    site could retrain until the whole service restarted; ``forget`` gives them back."""
+
+    def __init__(self):
+        from .queue import RetrainBoard
+
+        self.board = RetrainBoard()
+        self._lock = threading.Lock()
+        self._running: dict[str, int] = {}  # site -> the pid running its retrain
+        self._trainer: int | None = None
+
+    def state(self, site: str) -> Any:
+        return self.board.state(site)
+
+    def start(self, site: str, pid: int) -> Any:
+        with self._lock:
+            state = self.board.start(site)
+            if state is not None:
+                self._running[site] = pid
+            return state
+
+    def finish(self, site: str, state: Any, pid: int) -> None:
+        with self._lock:
+            if self._running.get(site) == pid:
+                del self._running[site]
+            self.board.finish(site, state)
+
+    def try_training(self, pid: int) -> bool:
+        """Take the one turn to train if it is free. Asked again by the waiting process rather than
+        waited for here, so that a process that dies while it waits leaves no claim behind."""
+        with self._lock:
+            if self._trainer is not None:
+                return False
+            self._trainer = pid
+            return True
+
+    def release_training(self, pid: int) -> None:
+        with self._lock:
+            if self._trainer == pid:
+                self._trainer = None
+
+    def forget(self, pid: int, status: int | None) -> list[str]:
+        """Process ``pid`` ended: its turn to train is free, its sites' retrains failed. Returns the sites."""
+        from .queue import RetrainState
+
+        with self._lock:
+            if self._trainer == pid:
+                self._trainer = None
+            sites = [site for site, owner in self._running.items() if owner == pid]
+            for site in sites:
+                del self._running[site]
+                self.board.finish(
+                    site,
+                    RetrainState(
+                        state="failed",
+                        started=self.board.state(site).started,
+                        finished=time.time(),
+                        message=f"the server process running it stopped (status {status}); retrain again",
+                    ),
+                )
+        return sites
+
+
+class ProcessBoard:
+    """A process's side of the parent's ``SharedBoard``, with ``RetrainBoard``'s methods (what the queue calls)."""
+
+    def __init__(self, shared: Any, pid: int):
+        self.shared = shared
+        self.pid = pid
+
+    def state(self, site: str) -> Any:
+        return self.shared.state(site)
+
+    def start(self, site: str) -> Any:
+        return self.shared.start(site, self.pid)
+
+    def finish(self, site: str, state: Any) -> None:
+        self.shared.finish(site, state, self.pid)
+
+    def acquire_training(self) -> None:
+        while not self.shared.try_training(self.pid):
+            time.sleep(1.0)  # retrains take minutes: a second's wait for the turn is nothing
+
+    def release_training(self) -> None:
+        self.shared.release_training(self.pid)
 
 
 class _Manager(BaseManager):
@@ -106,11 +213,13 @@ def serve_processes(
     announce: Callable[[str], None],
 ) -> None:
     """Check the database and model here, bind the socket, start ``processes`` servers and watch them."""
-    from .queue import RetrainBoard
-
+    if not 1 <= processes <= MAX_PROCESSES:
+        raise ModerationError(f"--processes must be between 1 and {MAX_PROCESSES}, not {processes}")
+    if "fork" not in multiprocessing.get_all_start_methods():
+        raise ModerationError("--processes needs fork(), which this platform lacks; run with --processes 1")
     version, store_path = _check(db_path, model_path, cache_size)
     listener = _bind(host, port)
-    limits, board = SharedLimits(config), RetrainBoard()
+    limits, board = SharedLimits(config), SharedBoard()
     _Manager.register("limits", callable=lambda: limits)
     _Manager.register("board", callable=lambda: board)
     authkey = secrets.token_bytes(32)
@@ -136,16 +245,22 @@ def serve_processes(
         worker.start()
         return worker, time.monotonic()
 
-    # Every process is forked before this process starts a thread (the manager's), so none inherits a
-    # lock another thread held.
-    workers = {index: start(index) for index in range(processes)}
-    _serve_in_thread(manager_server)
-    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    announce(
-        f"moderation serve: {processes} processes, model {version}, database {store_path}, listening on "
-        f"http://{host}:{port}/ (moderation queue at /, Akismet API under /1.1/, JSON under /api/v1/)"
-    )
+    workers: dict[int, tuple[Any, float]] = {}
+    quick_kills = dict.fromkeys(range(processes), 0)
+    previous = signal.getsignal(signal.SIGTERM)
     try:
+        # The first processes are forked before this process starts a thread (the manager's). Those started
+        # again later are forked while the manager's threads run: those threads hold only the parent's own
+        # locks (the limiters', the board's, the manager's), which a new process never takes; the logging
+        # and import locks it does take are re-made at fork by Python itself.
+        for index in range(processes):
+            workers[index] = start(index)
+        _serve_in_thread(manager_server)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        announce(
+            f"moderation serve: {processes} processes, model {version}, database {store_path}, listening on "
+            f"http://{host}:{port}/ (moderation queue at /, Akismet API under /1.1/, JSON under /api/v1/)"
+        )
         while True:
             ended = multiprocessing.connection.wait([worker.sentinel for worker, _ in workers.values()])
             for index, (worker, started) in list(workers.items()):
@@ -153,10 +268,18 @@ def serve_processes(
                     continue
                 worker.join()
                 lived = time.monotonic() - started
+                for site in board.forget(worker.pid, worker.exitcode):
+                    log.error("site %s: its retrain ended with server process %d", site, worker.pid)
                 if lived < _MIN_LIFETIME and worker.exitcode >= 0:
                     raise ModerationError(
                         f"server process {index} exited (status {worker.exitcode}) {lived:.1f} s after starting; "
                         "its error is in the log above"
+                    )
+                quick_kills[index] = quick_kills[index] + 1 if lived < _MIN_LIFETIME else 0
+                if quick_kills[index] >= _QUICK_KILLS:
+                    raise ModerationError(
+                        f"server process {index} was killed (signal {-worker.exitcode}) within {_MIN_LIFETIME:.0f} s "
+                        f"of starting {quick_kills[index]} times in a row; stopping (out of memory? see the system log)"
                     )
                 log.error(
                     "server process %d (pid %d) exited with status %s; starting another",
@@ -168,10 +291,12 @@ def serve_processes(
                 workers[index] = start(index)
     finally:
         signal.signal(signal.SIGTERM, previous)
-        for worker, _ in workers.values():
-            if worker.is_alive():
-                worker.terminate()
-        for worker, _ in workers.values():
+        # Every process this one started, also one forked just before an interrupt and not yet in
+        # ``workers``: multiprocessing joins those left alive at exit, and they would wait for this one.
+        alive = multiprocessing.active_children()
+        for worker in alive:
+            worker.terminate()
+        for worker in alive:
             worker.join(10)
             if worker.is_alive():
                 worker.kill()
@@ -220,7 +345,7 @@ def _worker(listener: socket.socket, address: Any, authkey: bytes, parent: int, 
     app = create_app(
         settings["db_path"], model_path=settings["model_path"], config=config, cache_size=settings["cache_size"]
     )
-    share(app, manager.limits(), manager.board(), config)
+    share(app, manager.limits(), ProcessBoard(manager.board(), os.getpid()), config)
     serve(
         app,
         threads=settings["threads"],
