@@ -8,6 +8,7 @@ oversized bodies and malformed HTTP itself before they reach us.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -192,12 +193,21 @@ class ModelHolder:
 
 
 class RateLimiter:
-    """A token bucket per key: ``rate`` requests a second on average, bursts of up to ``burst``."""
+    """A token bucket per key: ``rate`` requests a second on average, bursts of up to ``burst``.
+
+    At most ``max_keys`` buckets are kept, the most recently seen: past that the least recently seen
+    tenth is dropped (a dropped bucket starts full again, as a new key does). Before, a full table was
+    pruned on every refused request, keeping buckets not yet full: with 100,000 client addresses each
+    refused request rescanned them all (11.2 ms a call, measured), and the unknown-key limiter, keyed
+    by address, slowed every site's requests behind its lock.
+    """
+
+    max_keys = 100_000
 
     def __init__(self, rate: float, burst: int):
         self.rate = rate
         self.burst = burst
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}  # in order of last use, oldest first
         self._lock = threading.Lock()
 
     def allow(self, key: str) -> float:
@@ -206,16 +216,16 @@ class RateLimiter:
             return 0.0
         now = time.monotonic()
         with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.burst), now))
+            tokens, last = self._buckets.pop(key, None) or (float(self.burst), now)
             tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                return 0.0
+            allowed = tokens >= 1.0
+            if allowed:
+                tokens -= 1.0
             self._buckets[key] = (tokens, now)
-            if len(self._buckets) > 100_000:
-                # Keys of one-off clients would otherwise accumulate; full buckets carry no state.
-                self._buckets = {k: v for k, v in self._buckets.items() if v[0] < self.burst}
-            return (1.0 - tokens) / self.rate
+            if len(self._buckets) > self.max_keys:
+                for old in list(itertools.islice(self._buckets, max(self.max_keys // 10, 1))):
+                    del self._buckets[old]
+            return 0.0 if allowed else (1.0 - tokens) / self.rate
 
 
 def bad_key_limiter(config: ServiceConfig) -> RateLimiter:
