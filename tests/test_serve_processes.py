@@ -323,3 +323,14 @@ def test_processes_out_of_range_is_a_usage_error(processes, tmp_path):
     result = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "x.db"), "--processes", processes])
     assert result.exit_code == 2
     assert "--processes" in result.output.splitlines()[-1]
+
+
+@pytest.mark.parametrize("processes", ["0", "-1", "1000"], ids=["zero", "negative", "too-many"])
+def test_python_m_service_refuses_processes_out_of_range_too(processes, tmp_path):
+    # It once clamped them silently to 1 and 64, where `moderation serve` refuses them.
+    from moderation.service.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--db", str(tmp_path / "x.db"), "--processes", processes])
+    assert exit_info.value.code == 2
+    assert not (tmp_path / "x.db").exists()

@@ -40,7 +40,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not 1 <= args.processes <= 64:
+        parser.error(f"--processes: {args.processes} is not in the range 1 to 64")
     try:
         run(
             args.db,
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             threads=max(args.threads, 1),
             connection_limit=args.connection_limit,
             channel_timeout=args.channel_timeout,
-            processes=min(max(args.processes, 1), 64),
+            processes=args.processes,
             announce=lambda line: print(line, file=sys.stderr),
         )
     except ModerationError as exc:
