@@ -7,6 +7,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
+from .arrays import ranges
 from .scoring import ScoringModel
 from .stopwords import ENGLISH_STOP_WORDS
 
@@ -306,8 +307,7 @@ def explain_rows(
     else:
         rows = np.asarray(rows, dtype=np.int64)
         counts = indptr[rows + 1] - indptr[rows]
-        ends = np.cumsum(counts)
-        take = np.repeat(indptr[rows] - (ends - counts), counts) + np.arange(int(ends[-1]) if len(ends) else 0)
+        take = ranges(indptr[rows], counts)
         cols, vals = np.asarray(contrib.indices)[take], np.asarray(contrib.data)[take]
     n = len(rows)
     toward_spam = np.asarray(toward_spam, dtype=bool)
@@ -467,7 +467,7 @@ def _smallest(keys: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int) 
     packed = np.cumsum(counts) - counts
     at = None
     if total != len(keys) or not np.array_equal(starts, packed):
-        at = np.repeat(starts - packed, counts) + np.arange(total)
+        at = ranges(starts, counts)
         keys, starts = keys[at], packed
     long = np.flatnonzero(counts >= 4 * k)
     kept = None

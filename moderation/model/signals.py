@@ -13,6 +13,7 @@ import re
 import numpy as np
 import scipy.sparse as sp
 
+from .arrays import ranges
 from .items import CommentItem
 from .ngrams import Tfidf
 from .text import Analysis, analyse, host_of
@@ -254,8 +255,7 @@ def paired_dots(X: sp.csr_array, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     def entries(rows):
         starts = X.indptr[rows].astype(np.int64)
         lengths = X.indptr[rows + 1].astype(np.int64) - starts
-        firsts = np.cumsum(lengths) - lengths
-        positions = np.repeat(starts - firsts, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
+        positions = ranges(starts, lengths)
         pairs = np.repeat(np.arange(n, dtype=np.int64), lengths)
         return positions, pairs * width + X.indices[positions]
 
