@@ -41,26 +41,18 @@ def items_from_thread(thread: Thread) -> list[CommentItem]:
     bodies = tuple(c.body for c in thread.comments)
     authors = tuple(c.author for c in thread.comments)
     by_id = thread.by_id()
-    items = []
-    for index, comment in enumerate(thread.comments):
-        parent = by_id.get(comment.parent) if comment.parent is not None else None
-        items.append(
-            CommentItem(
-                body=comment.body,
-                author=comment.author,
-                author_url=comment.author_url,
-                author_email=comment.author_email,
-                type=comment.type,
-                post_text=post_text,
-                post_author=thread.post.author,
-                thread_bodies=bodies,
-                thread_authors=authors,
-                index=index,
-                parent_body=parent.body if parent is not None else None,
-                post_url=thread.post.url,
-            )
+    return [
+        _item(
+            comment,
+            thread.post,
+            post_text,
+            bodies,
+            authors,
+            index,
+            by_id.get(comment.parent) if comment.parent is not None else None,
         )
-    return items
+        for index, comment in enumerate(thread.comments)
+    ]
 
 
 def item_for_comment(comment: Comment, post: Post | None = None, thread: Thread | None = None) -> CommentItem:
@@ -68,17 +60,32 @@ def item_for_comment(comment: Comment, post: Post | None = None, thread: Thread 
     post = post if post is not None else (thread.post if thread is not None else Post())
     comments = [c for c in thread.comments if c is not comment] if thread is not None else []
     parent = next((c for c in comments if comment.parent is not None and c.id == comment.parent), None)
+    bodies, authors = tuple(c.body for c in comments), tuple(c.author for c in comments)
+    return _item(comment, post, post.text, bodies, authors, -1, parent)
+
+
+def _item(
+    comment: Comment,
+    post: Post,
+    post_text: str,
+    bodies: tuple[str, ...],
+    authors: tuple[str, ...],
+    index: int,
+    parent: Comment | None,
+) -> CommentItem:
+    """The one place a comment and its context become an item (``post_text`` is ``post.text``, computed
+    once per thread by the caller)."""
     return CommentItem(
         body=comment.body,
         author=comment.author,
         author_url=comment.author_url,
         author_email=comment.author_email,
         type=comment.type,
-        post_text=post.text,
+        post_text=post_text,
         post_author=post.author,
-        thread_bodies=tuple(c.body for c in comments),
-        thread_authors=tuple(c.author for c in comments),
-        index=-1,
+        thread_bodies=bodies,
+        thread_authors=authors,
+        index=index,
         parent_body=parent.body if parent is not None else None,
         post_url=post.url,
     )
