@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fixtures.service.service_support import http, make_app, model_path  # noqa: F401
+from fixtures.service.service_support import http, make_app, model_path, stop_server  # noqa: F401
 
 from moderation.service.keys import new_key
 from moderation.service.store import Store
@@ -95,12 +95,7 @@ def server(tmp_path_factory, model_path) -> Server:  # noqa: F811
         assert process.poll() is None
         yield ctx
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_server(process, timeout=20)
 
 
 def _form(key: str, blog: str, author: str, url: str, text: str) -> dict[str, str]:

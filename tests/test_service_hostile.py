@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fixtures.service.service_support import model_path  # noqa: F401
+from fixtures.service.service_support import model_path, stop_server  # noqa: F401
 
 from moderation.service.keys import new_key
 from moderation.service.store import Store
@@ -101,12 +101,7 @@ def server(tmp_path_factory, model_path) -> Server:  # noqa: F811
             ctx.request_a = a.post("/api/v1/score", json={"comment": {"body": "Nice loaf"}}).json()["request_id"]
         yield ctx
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_server(process)
 
 
 def _api(ctx: Server, key: str | None) -> httpx.Client:

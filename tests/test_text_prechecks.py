@@ -114,7 +114,13 @@ def test_nfkc_normalised_text_has_no_disguised_letter():
     assert not any(unicodedata.is_normalized("NFKC", c) for c in tagged)
 
 
-@pytest.mark.parametrize("pattern", list(text._NEEDS), ids=["messenger", "contact-verb", "service-phrase", "money"])
+# The four case-insensitive patterns with pre-checks (text._NEEDS), one test case each.
+EACH_PATTERN = pytest.mark.parametrize(
+    "pattern", list(text._NEEDS), ids=["messenger", "contact-verb", "service-phrase", "money"]
+)
+
+
+@EACH_PATTERN
 @settings(max_examples=100, deadline=None)
 @given(data=st.data())
 def test_every_match_holds_a_needed_literal(pattern, data):
@@ -135,7 +141,7 @@ def test_non_ascii_texts_built_from_the_patterns_pieces(pieces):
     assert text._analyse(body) == expected
 
 
-@pytest.mark.parametrize("pattern", list(text._NEEDS), ids=["messenger", "contact-verb", "service-phrase", "money"])
+@EACH_PATTERN
 @settings(max_examples=100, deadline=None)
 @given(data=st.data())
 def test_texts_around_a_match_analyse_as_the_reference(pattern, data):
