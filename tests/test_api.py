@@ -179,8 +179,9 @@ PANDAS_POST = Post(
             "https://kestrel-notes.example/2024/excel-zeros-pandas/ - dtype=str saved me too.",
             "approve",
         ),
-        # Mostly URL and "follow": held (0.33) by the model of 2026-11-29, approved by the one before; a
-        # link to the blog itself must never make it spam (issue 8), and a moderator may see it.
+        # A link to the blog itself must never make it spam (issue 8). Held (0.33) as mostly URL and
+        # "follow" by an earlier model; approved (0.06) since links to the blog are counted, not read as
+        # text (model/pagelinks.py). A moderator may still see it.
         ("See my follow-up question: https://pydata-notes.example/2024/04/pandas-dates/", "hold"),
         (
             "Danke für den Beitrag! Genau das Problem mit den führenden Nullen hatte ich gestern bei Postleitzahlen.",

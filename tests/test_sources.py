@@ -66,6 +66,25 @@ def test_tubespam_pilot_comments_are_sampled_lists_too(datasets):
     (thread,) = load_tubespam_pilot(datasets).threads
     assert thread.extra["conversation"] is False
     assert [c.body for c in thread.comments] == ["i love this song <3", "check my channel"]
+    assert thread.post.url == "https://www.youtube.com/watch?v=9bZkp7q19f0"
+
+
+@pytest.mark.parametrize(
+    ("stem", "url"),
+    [
+        ("Youtube01-Psy", "https://www.youtube.com/watch?v=9bZkp7q19f0"),
+        ("Youtube04-Eminem", "https://www.youtube.com/watch?v=uelHwf8o7_U"),
+        ("Youtube09-Unknown", ""),
+    ],
+    ids=["psy", "eminem", "unknown-file"],
+)
+def test_a_video_is_the_page_its_comments_sit_under(datasets, stem, url):
+    # A reader sharing the video's own address is then read as linking the page (model/pagelinks.py).
+    (datasets / "youtube_spam_collection" / "Youtube01-Test.csv").rename(
+        datasets / "youtube_spam_collection" / f"{stem}.csv"
+    )
+    (thread,) = load_youtube(datasets).threads
+    assert thread.post.url == url
 
 
 def test_training_set_with_data_only_trains_on_the_data(monkeypatch, tmp_path):

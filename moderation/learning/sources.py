@@ -104,6 +104,22 @@ def load_blog(paths: Iterable[str | Path] | None = None) -> Source:
 # from and scored without the others as its thread (dataset.training_arrays says why).
 SAMPLED = {"conversation": False}
 
+# The videos of the YouTube Spam Collection, by file: the authors' own experiment names its files by
+# these IDs (tuliocasagrande/youtube-spam-experiment, "01-9bZkp7q19f0" ... "09-pRpeEdMmmQ0"); the
+# TubeSpam pilot's file names carry theirs. Known, a video's own address in a comment is read as a
+# link to the page (model/pagelinks.py), as a blog's post URL makes it for its comments.
+YOUTUBE_VIDEOS = {
+    "Youtube01-Psy": "9bZkp7q19f0",
+    "Youtube02-KatyPerry": "CevxZvSJLk8",
+    "Youtube03-LMFAO": "KQ6zr6kCPj8",
+    "Youtube04-Eminem": "uelHwf8o7_U",
+    "Youtube05-Shakira": "pRpeEdMmmQ0",
+}
+
+
+def _video_post(video: str | None) -> Post:
+    return Post(url=f"https://www.youtube.com/watch?v={video}") if video else Post()
+
 
 def load_youtube(root: Path) -> Source | None:
     files = sorted((root / "youtube_spam_collection").glob("Youtube0*.csv"))
@@ -121,7 +137,8 @@ def load_youtube(root: Path) -> Source | None:
             )
             for row in _csv_rows(file)
         ]
-        threads.append(Thread(post=Post(), comments=comments, id=f"youtube:{file.stem}", extra=dict(SAMPLED)))
+        post = _video_post(YOUTUBE_VIDEOS.get(file.stem))
+        threads.append(Thread(post=post, comments=comments, id=f"youtube:{file.stem}", extra=dict(SAMPLED)))
     return Source("youtube", _tag(threads, "youtube"), files, _files_digest(files))
 
 
@@ -154,7 +171,10 @@ def load_tubespam_pilot(root: Path, exclude_ids: set[str] = frozenset()) -> Sour
             for row in _csv_rows(file)
             if row["COMMENT_ID"] not in exclude_ids
         ]
-        threads.append(Thread(post=Post(), comments=comments, id=f"tubespam:{file.stem}", extra=dict(SAMPLED)))
+        # "Psy_9bZkp7q19f0": the name, then the video's 11-character ID.
+        video = file.stem[-11:] if len(file.stem) > 12 and file.stem[-12] == "_" else None
+        post = _video_post(video)
+        threads.append(Thread(post=post, comments=comments, id=f"tubespam:{file.stem}", extra=dict(SAMPLED)))
     return Source("tubespam_pilot", _tag(threads, "tubespam_pilot"), files, _files_digest(files))
 
 

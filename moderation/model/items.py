@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .pagelinks import without_links_here
 from .text import analyse, host_of
 from .thread import Comment, Post, Thread
 
@@ -34,16 +35,19 @@ class CommentItem:
     index: int = -1
     parent_body: str | None = None
     post_url: str = ""
+    links_here: int = 0  # links to this blog (or, on a video site, this video) taken out of ``body`` (pagelinks.py)
 
 
 def items_from_thread(thread: Thread) -> list[CommentItem]:
     post_text = thread.post.text
-    bodies = tuple(c.body for c in thread.comments)
+    read = _read(thread.comments, thread.post.url)
+    bodies = tuple(body for body, _links in read)
     authors = tuple(c.author for c in thread.comments)
     by_id = thread.by_id()
     return [
         _item(
             comment,
+            read[index],
             thread.post,
             post_text,
             bodies,
@@ -55,17 +59,27 @@ def items_from_thread(thread: Thread) -> list[CommentItem]:
     ]
 
 
+def _read(comments, page_url: str) -> list[tuple[str, int]]:
+    """Each comment's text as the model reads it, without its links here (to this blog, or on a video
+    site to this video), and how many those were (pagelinks.py)."""
+    if not page_url:
+        return [(c.body, 0) for c in comments]
+    return [without_links_here(c.body, page_url) for c in comments]
+
+
 def item_for_comment(comment: Comment, post: Post | None = None, thread: Thread | None = None) -> CommentItem:
     """The item for one comment scored on its own (API, HTTP service), with whatever context is known."""
     post = post if post is not None else (thread.post if thread is not None else Post())
     comments = [c for c in thread.comments if c is not comment] if thread is not None else []
     parent = next((c for c in comments if comment.parent is not None and c.id == comment.parent), None)
-    bodies, authors = tuple(c.body for c in comments), tuple(c.author for c in comments)
-    return _item(comment, post, post.text, bodies, authors, -1, parent)
+    bodies = tuple(body for body, _links in _read(comments, post.url))
+    authors = tuple(c.author for c in comments)
+    return _item(comment, _read([comment], post.url)[0], post, post.text, bodies, authors, -1, parent)
 
 
 def _item(
     comment: Comment,
+    read: tuple[str, int],
     post: Post,
     post_text: str,
     bodies: tuple[str, ...],
@@ -74,9 +88,10 @@ def _item(
     parent: Comment | None,
 ) -> CommentItem:
     """The one place a comment and its context become an item (``post_text`` is ``post.text``, computed
-    once per thread by the caller)."""
+    once per thread by the caller; ``read`` is the comment's text as the model reads it, and the number
+    of links here taken out of it)."""
     return CommentItem(
-        body=comment.body,
+        body=read[0],
         author=comment.author,
         author_url=comment.author_url,
         author_email=comment.author_email,
@@ -86,8 +101,9 @@ def _item(
         thread_bodies=bodies,
         thread_authors=authors,
         index=index,
-        parent_body=parent.body if parent is not None else None,
+        parent_body=without_links_here(parent.body, post.url)[0] if parent is not None else None,
         post_url=post.url,
+        links_here=read[1],
     )
 
 

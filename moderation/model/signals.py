@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from .arrays import ranges
 from .items import CommentItem
 from .ngrams import Tfidf
+from .pagelinks import site_host
 from .text import Analysis, analyse, host_of
 from .thread import LINKBACK_TYPES, mentioned_name
 
@@ -325,9 +326,11 @@ class LinkSignals(RowSignals):
     def row(self, item: CommentItem, text: Analysis) -> tuple[float, ...]:
         url = item.author_url.strip()
         links = text.links
-        site = host_of(item.post_url)
+        site = site_host(item.post_url)
         post_stems = analyse(item.post_text).stems if links and item.post_text else frozenset()
-        reference = on_topic = to_site = 0
+        # Links to this blog were taken out of the text (pagelinks.py); they count here only.
+        reference = on_topic = 0
+        to_site = item.links_here
         for link in links:
             if site and (link.host == site or link.host.endswith("." + site)):
                 to_site += 1
@@ -335,10 +338,10 @@ class LinkSignals(RowSignals):
                 reference += 1
             elif len(link.words & post_stems) >= 2 or (link.words and link.words <= post_stems):
                 on_topic += 1
-        unvouched = len(links) - reference - on_topic - to_site
+        unvouched = len(links) + item.links_here - reference - on_topic - to_site
         handles = [h for h in text.handles if not _names_commenter(h, item.thread_authors)]
         contact = bool(text.phones or text.emails or handles or text.messengers)
-        n = max(len(links), 1)
+        n = max(len(links) + item.links_here, 1)
         return (
             math.log1p(len(links)),
             math.log1p(text.anchors),
