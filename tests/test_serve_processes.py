@@ -13,12 +13,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from http.client import HTTPConnection
 from pathlib import Path
 
 import httpx
 import pytest
 from fixtures.service.service_support import http, make_app, model_path, stop_server  # noqa: F401
 
+from moderation.service import processes
 from moderation.service.keys import new_key
 from moderation.service.store import Store
 
@@ -111,6 +113,64 @@ def _form(key: str, blog: str, author: str, url: str, text: str) -> dict[str, st
 
 def test_two_processes_serve_one_port(server):
     _wait_for(lambda: len(_children(server.process.pid)) == 2, "two server processes")
+
+
+def _sockets(pid: int, port: int, state: str) -> set[str]:
+    """The inodes of ``pid``'s TCP sockets on local ``port`` in ``state`` ("01" established, "0A" listening)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    mine = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            mine.add(target[8:-1])
+    return mine
+
+
+@pytest.mark.skipif(not processes._BALANCED_REUSE_PORT, reason="the kernel spreads connections on Linux only")
+def test_each_process_listens_on_a_socket_of_its_own(server):
+    port = int(server.base.rsplit(":", 1)[1])
+    _wait_for(lambda: len(_children(server.process.pid)) == 2, "two server processes")
+    first, second = (_sockets(pid, port, "0A") for pid in _children(server.process.pid))
+    assert len(first) == len(second) == 1 and first != second
+    assert not _sockets(server.process.pid, port, "0A")  # the parent holds the port but never listens
+
+
+def test_a_second_server_on_the_same_port_fails_rather_than_sharing_it(server, model_path, tmp_path):  # noqa: F811
+    port = server.base.rsplit(":", 1)[1]
+    command = [sys.executable, "-m", "moderation.service", "serve", "--db", str(tmp_path / "other.db")]
+    options = ["--model", str(model_path), "--port", port, "--processes", "2"]
+    second = subprocess.run([*command, *options], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert second.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+    assert "Traceback" not in second.stderr
+
+
+@pytest.mark.skipif(not processes._BALANCED_REUSE_PORT, reason="the kernel spreads connections on Linux only")
+def test_keep_alive_connections_are_spread_over_the_processes(server):
+    # With one shared listening socket, 16 keep-alive clients connecting at once all went to one process
+    # in some runs, and stayed there: one core busy, the other idle.
+    port = int(server.base.rsplit(":", 1)[1])
+    _wait_for(lambda: len(_children(server.process.pid)) == 2, "two server processes")
+    connections = [HTTPConnection("127.0.0.1", port, timeout=TIMEOUT) for _ in range(16)]
+    try:
+        for connection in connections:
+            connection.request("GET", "/api/v1/health")
+            assert connection.getresponse().read()
+        held = {pid: len(_sockets(pid, port, "01")) for pid in _children(server.process.pid)}
+        assert sum(held.values()) == 16, held
+        # Spread by a hash of each connection's addresses: one process with none has odds of 1 in 32,768.
+        assert min(held.values()) >= 1, held
+    finally:
+        for connection in connections:
+            connection.close()
 
 
 def test_answers_headers_and_log_rows_are_those_of_one_process(server, model_path, tmp_path):  # noqa: F811

@@ -5,8 +5,14 @@ single server process used about one core of the machine's two, the other idle (
 benchmarks/README.md, "Service checks per second").
 
 What the processes share, and how:
-- the listening socket, bound here before they start: each connection goes to whichever process
-  accepts it first.
+- the port. On Linux each process listens on a socket of its own bound to it with SO_REUSEPORT, and
+  the kernel spreads new connections over them evenly. With one shared listening socket, each
+  connection went to whichever process accepted first, and a keep-alive client stays where it
+  landed: under ``benchmarks/bench_service_load.py`` (16 keep-alive clients connecting at once) one
+  process took every connection in some runs, one core busy and the other idle (775 checks/s against
+  908-1,040 in runs that split). Elsewhere (no SO_REUSEPORT, or macOS, where it does not balance) the
+  one shared socket is kept. The port is bound here first either way, so that a port in use fails
+  once, before any process starts.
 - the database (SQLite in WAL mode takes writers from several processes; PostgreSQL anyway): keys,
   posts, the request log, corrections, settings and the model pointers. Every process reads the
   pointers on every scoring batch, so a promotion reaches each one on its next request, and each loads
@@ -218,7 +224,7 @@ def serve_processes(
     if "fork" not in multiprocessing.get_all_start_methods():
         raise ModerationError("--processes needs fork(), which this platform lacks; run with --processes 1")
     version, store_path = _check(db_path, model_path, cache_size)
-    listener = _bind(host, port)
+    listener, own_sockets = _bind(host, port)
     limits, board = SharedLimits(config), SharedBoard()
     _Manager.register("limits", callable=lambda: limits)
     _Manager.register("board", callable=lambda: board)
@@ -232,6 +238,8 @@ def serve_processes(
         "threads": threads,
         "connection_limit": connection_limit,
         "channel_timeout": channel_timeout,
+        # Each process binds its own socket to the port the parent holds (``_bind``).
+        "address": listener.getsockname()[:2] if own_sockets else None,
     }
     context = multiprocessing.get_context("fork")
     parent = os.getpid()
@@ -326,17 +334,58 @@ def _check(db_path: str | Path, model_path: str | None, cache_size: int) -> tupl
         store.close()
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int) -> tuple[socket.socket, bool]:
+    """The port, held by this process; and whether each server process listens on a socket of its own.
+
+    With SO_REUSEPORT (Linux) the socket here is bound but never listens, so that the kernel spreads
+    connections over the server processes' sockets only; without it, it is the one listening socket
+    they all accept from.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        return socket.create_server((host, port), family=family, backlog=1024)
+        plain = socket.create_server((host, port), family=family, backlog=1024)
+        if not _BALANCED_REUSE_PORT:
+            return plain, False
+        # Bound first without SO_REUSEPORT, so that a port in use fails here as it would for one process;
+        # and another server started later on this port fails the same way, rather than joining the group
+        # and taking half of this one's connections.
+        with plain:
+            bound = plain.getsockname()[:2]
+        return _reuse_port_socket(family, bound), True
     except OSError as exc:
         raise ModerationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+# Linux spreads connections over the listening sockets of a SO_REUSEPORT group; macOS accepts the
+# option but gives every connection to one socket.
+_BALANCED_REUSE_PORT = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def _reuse_port_socket(family: int, address: tuple) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _worker(listener: socket.socket, address: Any, authkey: bytes, parent: int, settings: dict) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
+    if settings["address"] is not None:
+        # This process's own socket on the parent's port (the parent's never listens), listening before
+        # the model loads, so that the connections the kernel gives it meanwhile wait rather than fail.
+        port = settings["address"]
+        own = _reuse_port_socket(socket.AF_INET6 if ":" in port[0] else socket.AF_INET, port)
+        own.listen(1024)
+        listener.close()
+        listener = own
     from .app import create_app, serve
 
     manager = _Manager(address=address, authkey=authkey)
