@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from http.client import HTTPConnection
@@ -220,6 +221,19 @@ def test_a_promoted_model_reaches_every_process(server, model_path, tmp_path):  
     _wait_for(lambda: versions() == {"promoted-for-all"}, "every process to serve the promoted model")
 
 
+def test_a_stopped_parent_costs_a_limited_request_a_503_not_a_hang(server):
+    parent = server.process.pid
+    os.kill(parent, signal.SIGSTOP)
+    try:
+        with httpx.Client(base_url=server.base, timeout=TIMEOUT) as client:
+            form = _form(server.keys[BLOG], BLOG, "Grete", "", "Stopped parent, still an answer")
+            refused = client.post("/1.1/comment-check", data=form)
+            assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+            assert client.get("/api/v1/health").status_code == 200  # no rate limit asked: served as ever
+    finally:
+        os.kill(parent, signal.SIGCONT)
+
+
 def test_a_killed_process_is_replaced_while_the_other_serves(server):
     before = _children(server.process.pid)
     assert len(before) == 2
@@ -302,6 +316,44 @@ def test_a_process_whose_parent_is_gone_refuses_with_503():
         SharedLimiter(_Gone(), "site", 1.0).allow("site:https://a.example/")
     assert refused.value.status == 503
     assert ("Retry-After", "5") in refused.value.headers
+
+
+class _Limits:
+    """Stands in for SharedLimits: counts calls, and blocks while ``stuck`` is clear."""
+
+    def __init__(self):
+        self.calls = 0
+        self.stuck = threading.Event()
+        self.stuck.set()
+
+    def allow(self, which: str, key: str) -> float:
+        self.stuck.wait()
+        self.calls += 1
+        return 0.0 if self.calls <= 2 else 1.5
+
+
+def test_the_parents_limits_answer_every_process_and_refuse_when_it_does_not_answer():
+    from moderation.service.app import HTTPError
+    from moderation.service.processes import LimitsClient, LimitsServer, SharedLimiter
+
+    limits = _Limits()
+    server = LimitsServer(limits)
+    server.start()
+    try:
+        one, two = LimitsClient(server.address, timeout=0.5), LimitsClient(server.address, timeout=0.5)
+        assert (one.allow("site", "k"), two.allow("site", "k"), one.allow("site", "k")) == (0.0, 0.0, 1.5)
+        # A parent that does not answer (stopped, starved) costs a request the timeout, then a 503.
+        limits.stuck.clear()
+        with pytest.raises(HTTPError) as refused:
+            SharedLimiter(one, "site", 1.0).allow("k")
+        assert refused.value.status == 503
+        limits.stuck.set()
+        # The late answer to the refused call is not read as the next one's: that goes on a new connection.
+        _wait_for(lambda: limits.calls == 4, "the late call to finish")
+        assert one.allow("site", "k") == 1.5 and limits.calls == 5
+    finally:
+        limits.stuck.set()
+        server.close()
 
 
 # Runs serve_processes in a fresh interpreter: it forks, sets SIGTERM's handler and starts the manager's

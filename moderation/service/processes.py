@@ -18,9 +18,10 @@ What the processes share, and how:
   pointers on every scoring batch, so a promotion reaches each one on its next request, and each loads
   the new model in the background while serving the old, as a single process does.
 - the rate limits (per key, per address for unknown keys, per address for queue logins) and the
-  queue's retrain state: one set, held by this parent process and asked over a local socket
-  (``multiprocessing.managers``, authenticated with a random key). So N processes allow a key its rate
-  once, not N times, and run one queue retrain at a time between them. On PostgreSQL the per-key
+  queue's retrain state: one set, held by this parent process and asked over local sockets (the limits
+  over a Unix socket of their own, answered within ``LIMITS_TIMEOUT`` or refused with 503; the
+  retrain board through ``multiprocessing.managers``, authenticated with a random key). So N processes
+  allow a key its rate once, not N times, and run one queue retrain at a time between them. On PostgreSQL the per-key
   limit stays the database's (one bucket for every machine).
 What each process has of its own: its loaded models, its batch scorer and its request threads; a
 batch only ever holds that process's requests, so a site's isolation is what it is in one process.
@@ -102,12 +103,82 @@ class SharedLimiter:
         try:
             return self.limits.allow(self.which, key)
         except (OSError, EOFError) as exc:
-            # The parent is gone (this process exits within a second, see _exit_with_parent): refuse, in
-            # one line, rather than serve unlimited or answer 500 with a traceback per request.
+            # The parent is gone (this process exits within a second, see _exit_with_parent) or does not
+            # answer (LIMITS_TIMEOUT): refuse, in one line, rather than serve unlimited or answer 500
+            # with a traceback per request.
             from .app import HTTPError
 
             log.error("shared rate limits unavailable (%s: %s); refusing", type(exc).__name__, exc)
             raise HTTPError(503, "Service restarting; retry", [("Retry-After", "5")]) from None
+
+
+# How long a request waits for the parent's rate limits before it is refused (503). Without a limit,
+# a parent that stops answering (stopped with SIGSTOP, or starved) held every rate-limited request
+# of every process for as long as it did (review, 2026-11-29).
+LIMITS_TIMEOUT = 2.0
+
+
+class LimitsServer:
+    """The parent's end of the rate limits: one thread per connection, each answering ``allow`` calls.
+
+    Not the manager's proxies: their calls cannot time out (``_callmethod`` waits on its connection's
+    ``recv``, and connecting waits on the authentication handshake). The socket is a Unix socket in a
+    directory only this user can open (multiprocessing's private temporary directory, mode 0700), so
+    the connection is not authenticated: whoever can open it can already run code as this user.
+    """
+
+    def __init__(self, limits: SharedLimits):
+        self.limits = limits
+        self.listener = multiprocessing.connection.Listener(family="AF_UNIX")
+        self.address = self.listener.address
+
+    def start(self) -> None:
+        threading.Thread(target=self._accept, daemon=True, name="shared-limits-accept").start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection = self.listener.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._answer, args=(connection,), daemon=True, name="shared-limits").start()
+
+    def _answer(self, connection: multiprocessing.connection.Connection) -> None:
+        with connection:
+            while True:
+                try:
+                    which, key = connection.recv()
+                    connection.send(self.limits.allow(which, key))
+                except (OSError, EOFError, ValueError, TypeError, KeyError):
+                    return  # the process closed it, gave up waiting, or sent nonsense
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+class LimitsClient:
+    """A server process's end: ``allow`` over one connection per request thread, answered within
+    ``timeout`` or refused with ``TimeoutError`` (an ``OSError``, which ``SharedLimiter`` turns into 503)."""
+
+    def __init__(self, address: str, timeout: float = LIMITS_TIMEOUT):
+        self.address = address
+        self.timeout = timeout
+        self._local = threading.local()
+
+    def allow(self, which: str, key: str) -> float:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = multiprocessing.connection.Client(self.address, family="AF_UNIX")
+        try:
+            connection.send((which, key))
+            if not connection.poll(self.timeout):
+                raise TimeoutError(f"no answer in {self.timeout:g} s")
+            return connection.recv()
+        except BaseException:
+            # Out of step (a late answer would be read as the next call's): a new connection next time.
+            self._local.connection = None
+            connection.close()
+            raise
 
 
 class SharedBoard:
@@ -225,8 +296,7 @@ def serve_processes(
         raise ModerationError("--processes needs fork(), which this platform lacks; run with --processes 1")
     version, store_path = _check(db_path, model_path, cache_size)
     listener, own_sockets = _bind(host, port)
-    limits, board = SharedLimits(config), SharedBoard()
-    _Manager.register("limits", callable=lambda: limits)
+    limits_server, board = LimitsServer(SharedLimits(config)), SharedBoard()
     _Manager.register("board", callable=lambda: board)
     authkey = secrets.token_bytes(32)
     manager_server = _Manager(address=None, authkey=authkey).get_server()
@@ -238,6 +308,7 @@ def serve_processes(
         "threads": threads,
         "connection_limit": connection_limit,
         "channel_timeout": channel_timeout,
+        "limits": limits_server.address,
         # Each process binds its own socket to the port the parent holds (``_bind``).
         "address": listener.getsockname()[:2] if own_sockets else None,
     }
@@ -257,13 +328,15 @@ def serve_processes(
     quick_kills = dict.fromkeys(range(processes), 0)
     previous = signal.getsignal(signal.SIGTERM)
     try:
-        # The first processes are forked before this process starts a thread (the manager's). Those started
+        # The first processes are forked before this process starts a thread (the manager's and the limits'
+        # server's). Those started
         # again later are forked while the manager's threads run: those threads hold only the parent's own
         # locks (the limiters', the board's, the manager's), which a new process never takes; the logging
         # and import locks it does take are re-made at fork by Python itself.
         for index in range(processes):
             workers[index] = start(index)
         _serve_in_thread(manager_server)
+        limits_server.start()
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         announce(
             f"moderation serve: {processes} processes, model {version}, database {store_path}, listening on "
@@ -310,6 +383,7 @@ def serve_processes(
                 worker.kill()
                 worker.join(10)
         listener.close()
+        limits_server.close()
 
 
 def _serve_in_thread(server: Any) -> None:
@@ -394,7 +468,7 @@ def _worker(listener: socket.socket, address: Any, authkey: bytes, parent: int, 
     app = create_app(
         settings["db_path"], model_path=settings["model_path"], config=config, cache_size=settings["cache_size"]
     )
-    share(app, manager.limits(), ProcessBoard(manager.board(), os.getpid()), config)
+    share(app, LimitsClient(settings["limits"]), ProcessBoard(manager.board(), os.getpid()), config)
     serve(
         app,
         threads=settings["threads"],
