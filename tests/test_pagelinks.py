@@ -103,6 +103,14 @@ def test_links_here_are_taken_out(body, page, expected, taken):
         ("cheap pills https://pills.example/slowquery.blog/buy", POST_URL),
         ("cheap pills https://slowquery.blog.pills.example/buy", POST_URL),
         ("write to editor@slowquery.blog for a guest post", POST_URL),
+        # Browsers read "\\" as "/": these go to evil.example, whatever Python's urlsplit makes of them.
+        ("see https://evil.example\\.slowquery.blog/pills", POST_URL),
+        ("https://evil.example\\@youtu.be/9bZkp7q19f0", VIDEO),
+        # Only /watch reads ?v= as the video: a channel or a redirect naming it is another page.
+        ("Subscribe!! https://www.youtube.com/@SpamChannel?v=9bZkp7q19f0", VIDEO),
+        ("https://www.youtube.com/redirect?q=https://evil.example/&v=9bZkp7q19f0", VIDEO),
+        # On a shared platform the query can be the page.
+        ("https://www.facebook.com/watch/?v=999", "https://www.facebook.com/watch/?v=123"),
         ("PSY M/V: http://youtu.be/9bZkp7q19f0", ""),
         ("PSY M/V: http://youtu.be/9bZkp7q19f0", "not a url"),
     ],
@@ -111,6 +119,11 @@ def test_links_here_are_taken_out(body, page, expected, taken):
         "blog-name-in-a-path",
         "blog-name-in-a-host",
         "e-mail",
+        "backslash-host",
+        "backslash-userinfo",
+        "channel-naming-the-video",
+        "redirect-naming-the-video",
+        "other-facebook-video",
         "no-page-url",
         "bad-page-url",
     ],
@@ -126,6 +139,21 @@ def test_every_other_link_stays(body, page):
 )
 def test_a_shared_platform_is_no_site_of_ours(url, expected):
     assert site_host(url) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<a>Cheap pills at https://evil.example/pills, whatsapp +1 555 0100 href="https://slowquery.blog/"> see</a>',
+        '<abbr title="https://evil.example/pills" href="https://slowquery.blog/">pills</abbr>',
+        '<a title="https://evil.example/pills" href="https://slowquery.blog/">pills</a>',
+    ],
+    ids=["text-before-the-href", "not-an-anchor", "another-address-in-the-tag"],
+)
+def test_taking_out_a_link_here_never_takes_the_text_around_it(body):
+    stripped, taken = without_links_here(body, POST_URL)
+    assert taken == 1 and "https://slowquery.blog/" not in stripped
+    assert "https://evil.example/pills" in stripped
 
 
 def test_a_hostile_comment_repeating_the_address_costs_a_bounded_scan():

@@ -59,8 +59,14 @@ _MAX_MENTIONS = 64
 _SCAN = 2048
 
 
+# A host as a browser would reach it: labels of letters, digits and hyphens. Anything else ("%", "\\",
+# "\u3002") is a host Python's urlsplit and a browser read differently, and is never "here".
+_HOST = re.compile(r"[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)+")
+
+
 def _split(url: str):
-    text = url.strip()[:_SCAN]
+    # Browsers read "\\" as "/" in http(s) URLs: "https://evil.example\\@blog.example/" goes to evil.example.
+    text = url.strip()[:_SCAN].replace("\\", "/")
     if text.startswith("//"):
         text = "http:" + text
     elif not text.lower().startswith(("http://", "https://")):
@@ -70,7 +76,7 @@ def _split(url: str):
         host = (parts.hostname or "").lower()
     except ValueError:
         return None
-    if not host or "." not in host:
+    if not host or "." not in host or not _HOST.fullmatch(host):
         return None
     for prefix in ("www.", "m."):
         host = host.removeprefix(prefix)
@@ -94,6 +100,8 @@ def page_key(url: str) -> str | None:
             video = path.strip("/").split("/", 1)[0]
         elif path.startswith(_YOUTUBE_PATHS):
             video = path.split("/")[2]
+        elif path.rstrip("/") != "/watch":
+            return None  # "/@channel?v=ID", "/redirect?q=...&v=ID", "/playlist?list=...&v=ID": not the video
         else:
             try:
                 video = parse_qs(parts.query).get("v", [""])[0]
@@ -103,7 +111,12 @@ def page_key(url: str) -> str | None:
     path = path.rstrip("/")
     # A home page's query is the page ("?p=123" is WordPress's plain permalink); elsewhere it is
     # tracking or display state.
-    query = f"?{parts.query}" if not path or path == "/index.php" else ""
+    # On a shared platform the query may be the page itself ("facebook.com/watch/?v=ID",
+    # "profile.php?id=N"): kept, so that another page there is not "here".
+    if not path or path == "/index.php":
+        query = f"?{parts.query}"
+    else:
+        query = f"?{parts.query}" if parts.query and host in SHARED_HOSTS else ""
     return f"{host}{path}{query}"
 
 
@@ -136,7 +149,7 @@ def _links_here(token: str, kind: str, key: str) -> bool:
     if "@" in token and not token.lower().startswith(("http://", "https://")):
         return False  # an e-mail address at the blog's domain is no link
     if kind == "page":
-        return page_key(token) == key
+        return page_key(token[:_SCAN]) == key
     split = _split(token)
     return split is not None and (split[0] == key or split[0].endswith("." + key))
 
@@ -149,7 +162,7 @@ def without_links_here(body: str, post_url: str) -> tuple[str, int]:
     Linear in the comment: one substring search, then a bounded scan around each of at most
     ``_MAX_MENTIONS`` mentions.
     """
-    here = _here(post_url) if post_url else None
+    here = _here(post_url.strip()[:_SCAN]) if post_url else None
     if here is None:
         return body, 0
     kind, key, needle = here
@@ -178,6 +191,11 @@ def without_links_here(body: str, post_url: str) -> tuple[str, int]:
 
 
 _HREF_BEFORE = re.compile(r"""href\s*=\s*["']?$""", re.IGNORECASE)
+# The rest of an ``<a ...>`` tag around its href: name=value attributes only, nothing a reader sees.
+_ATTRIBUTE = r"""[\w:-]+\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'<>=]+)"""
+_TAG_HEAD = re.compile(rf"""<a\s+(?:{_ATTRIBUTE}\s+)*href\s*=\s*["']?""", re.IGNORECASE)
+_TAG_TAIL = re.compile(rf"""["']?(?:\s+{_ATTRIBUTE})*\s*/?>""")
+_ADDRESS_LIKE = re.compile(r"://|www\.|@", re.IGNORECASE)
 
 
 def _with_tag(body: str, left: int, right: int) -> tuple[int, int]:
@@ -186,7 +204,12 @@ def _with_tag(body: str, left: int, right: int) -> tuple[int, int]:
     if not _HREF_BEFORE.search(body[max(0, left - 16) : left]):
         return left, right
     opening = body.rfind("<", max(0, left - _SCAN), left)
-    closing = body.find(">", right, right + _SCAN)
-    if opening < 0 or closing < 0 or body[opening : opening + 2].lower() != "<a":
+    if opening < 0 or not _TAG_HEAD.fullmatch(body, opening, left):
         return left, right
-    return opening, closing + 1
+    tail = _TAG_TAIL.match(body, right, right + _SCAN)
+    if tail is None:
+        return left, right
+    # Another address in the tag's attributes (title="https://evil.example/") stays for the model to read.
+    if _ADDRESS_LIKE.search(body, opening, left) or _ADDRESS_LIKE.search(body, right, tail.end()):
+        return left, right
+    return opening, tail.end()
