@@ -94,6 +94,22 @@ def test_shipped_model_scores_from_parameters_equal_the_pipelines():
     np.testing.assert_allclose(moderator.scores(items), expected, rtol=0, atol=scoring.TOLERANCE)
 
 
+def test_weighted_ngram_blocks_score_the_same_from_parameters(small_corpus):
+    # A weight on an n-gram block is folded into its coefficients: (x * w) @ c == x @ (w * c).
+    from moderation.learning.dataset import training_arrays
+    from moderation.model.pipeline import build_pipeline
+
+    items, y, _groups = training_arrays(small_corpus)
+    pipeline = build_pipeline(seed=0, weights={"chars": 0.5, "words": 0.8}).fit(items, y)
+    assert pipeline.named_steps["features"].transformer_weights["chars"] == 0.5
+    model = scoring.ScoringModel.from_pipeline(pipeline)
+    expected = pipeline.predict_proba(items)[:, 1]
+    np.testing.assert_allclose(model.scores(items), expected, rtol=0, atol=scoring.TOLERANCE)
+    unweighted = build_pipeline(seed=0).fit(items, y)
+    assert "chars" not in unweighted.named_steps["features"].transformer_weights  # as models trained before
+    assert np.abs(unweighted.predict_proba(items)[:, 1] - expected).max() > 1e-3
+
+
 def test_feature_matrix_and_names_are_the_pipelines(model_path, fitted_bundle, corpus_items):
     model = Moderator.load(model_path).model
     features = fitted_bundle.pipeline.named_steps["features"]

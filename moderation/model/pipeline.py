@@ -72,6 +72,8 @@ __all__ = [
 # legitimate comments as spam. The weights were chosen on that transfer and on grouped CV together
 # (benchmarks/bench_peers.py and `moderation train`); see the README's Accuracy section.
 BLOCK_WEIGHTS = {
+    "words": 1.0,
+    "chars": 1.0,
     "post": 1.0,
     "link": 1.0,
     "offer": 1.0,
@@ -118,9 +120,11 @@ def build_pipeline(*, seed: int = 0, C: float = 4.0, weights: dict[str, float] |
     blocks += [
         (name, Pipeline([("signals", block), ("scale", MaxAbsScaler())])) for name, block in signal_blocks.items()
     ]
+    # N-gram blocks carry a weight only when it is not 1 (models trained before had none for them).
+    ngram_weights = {name: weights[name] for name, _ in blocks[:2] if weights.get(name, 1.0) != 1.0}
     features = FeatureUnion(
         blocks,
-        transformer_weights={name: weights[name] for name in signal_blocks},
+        transformer_weights={**ngram_weights, **{name: weights[name] for name in signal_blocks}},
         verbose_feature_names_out=False,
     )
     classifier = CalibratedClassifierCV(

@@ -257,13 +257,16 @@ class ScoringModel:
             raise ModelError("not a moderation pipeline (no features and classifier steps)") from None
         weights = features.transformer_weights or {}
         blocks: list = []
+        ngram_weights: dict[int, float] = {}
         for name, transformer in features.transformer_list:
             kind = type(transformer).__name__
             if kind == "TextNgrams":
                 tfidf = tfidf_for(transformer.vectorizer_)
-                if tfidf is None or name in weights:
+                if tfidf is None:
                     raise ModelError(f"block {name}: n-gram settings the parameter file cannot reproduce")
                 blocks.append(NgramBlock(name, transformer.field, transformer.namespace, tfidf))
+                if name in weights:
+                    ngram_weights[len(blocks) - 1] = float(weights[name])
                 continue
             steps = getattr(transformer, "named_steps", {})
             inner, scaler = steps.get("signals"), steps.get("scale")
@@ -298,7 +301,17 @@ class ScoringModel:
         estimator, (calibrator,) = calibrated[0].estimator, calibrated[0].calibrators
         if list(estimator.classes_) != list(classifier.classes_) or np.shape(estimator.coef_)[0] != 1:
             raise ModelError("classifier: not one binary linear model")
-        return cls(blocks, estimator.coef_, float(estimator.intercept_[0]), (calibrator.a_, calibrator.b_))
+        coef = estimator.coef_
+        if ngram_weights:
+            # A weighted n-gram block's columns are its TF-IDF values times the weight: folded into the
+            # coefficients here (x * w) @ c == x @ (w * c), so the scorer and its reasons stay as they are.
+            coef = np.array(coef, dtype=np.float64, copy=True)
+            start = 0
+            for index, block in enumerate(blocks):
+                if index in ngram_weights:
+                    coef[:, start : start + block.width] *= ngram_weights[index]
+                start += block.width
+        return cls(blocks, coef, float(estimator.intercept_[0]), (calibrator.a_, calibrator.b_))
 
 
 # --------------------------------------------------------------------------------------------------
