@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..service import MAX_PROCESSES
 from .errors import reports_errors
 from .evaluation import data_options
 from .options import model_path_option, source_names, sources_option
@@ -114,7 +115,7 @@ def db_option(func):
     "--processes",
     default=1,
     show_default=True,
-    type=click.IntRange(1, 64),
+    type=click.IntRange(1, MAX_PROCESSES),
     help="Server processes on one port (one per core); they share the database and the rate limits.",
 )
 @reports_errors

@@ -12,6 +12,7 @@ import sqlite3
 import sys
 
 from ..errors import ModerationError
+from . import MAX_PROCESSES
 from .app import CHANNEL_TIMEOUT, CONNECTION_LIMIT, ServiceConfig, run
 
 
@@ -42,8 +43,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if not 1 <= args.processes <= 64:
-        parser.error(f"--processes: {args.processes} is not in the range 1 to 64")
+    if not 1 <= args.processes <= MAX_PROCESSES:
+        parser.error(f"--processes: {args.processes} is not in the range 1 to {MAX_PROCESSES}")
     try:
         run(
             args.db,

@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ModerationError
+from . import MAX_PROCESSES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -73,7 +74,6 @@ _MIN_LIFETIME = 10.0
 # is not started again either: without a limit, a worker the OOM killer ends while it loads its model was
 # forked again once a second for as long as the parent ran.
 _QUICK_KILLS = 5
-MAX_PROCESSES = 64
 
 
 class SharedLimits:
