@@ -115,13 +115,13 @@ def build_pipeline(*, seed: int = 0, C: float = 4.0, weights: dict[str, float] |
         # 0.970 -> 0.974 with legit blocked 6.3% -> 5.1%; TubeSpam pilot 0.972 both; SMS 0.934 -> 0.928
         # (benchmarks/README.md, bench_transfer.py).
     ]
+    # N-gram blocks carry a weight only when it is not 1 (models trained before had none for them).
+    ngram_weights = {name: weights[name] for name, _ in blocks if weights.get(name, 1.0) != 1.0}
     # Each signal block is scaled to [0, 1] on its own (no centring: an absent signal contributes
     # nothing, so reasons name only what is there).
     blocks += [
         (name, Pipeline([("signals", block), ("scale", MaxAbsScaler())])) for name, block in signal_blocks.items()
     ]
-    # N-gram blocks carry a weight only when it is not 1 (models trained before had none for them).
-    ngram_weights = {name: weights[name] for name, _ in blocks[:2] if weights.get(name, 1.0) != 1.0}
     features = FeatureUnion(
         blocks,
         transformer_weights={**ngram_weights, **{name: weights[name] for name in signal_blocks}},

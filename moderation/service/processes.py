@@ -6,18 +6,17 @@ benchmarks/README.md, "Service checks per second").
 
 What the processes share, and how:
 - the port. On Linux each process listens on a socket of its own bound to it with SO_REUSEPORT, and
-  the kernel spreads new connections over them evenly. The parent makes and keeps one such socket per
-  process: the port always has a listener (so another server can never join it), and a process that
-  dies leaves the connections queued on its socket to its replacement rather than resetting them
-  (a review measured 12 of 20 queued requests reset when each process made its own); connections the
-  kernel gives a dead process's socket meanwhile wait for the replacement, about a second plus its
-  model's loading. With one shared listening socket, each
-  connection went to whichever process accepted first, and a keep-alive client stays where it
-  landed: under ``benchmarks/bench_service_load.py`` (16 keep-alive clients connecting at once) one
-  process took every connection in some runs, one core busy and the other idle (775 checks/s against
-  908-1,040 in runs that split). Elsewhere (no SO_REUSEPORT, or macOS, where it does not balance) the
-  one shared socket is kept. The port is bound here first either way, so that a port in use fails
-  once, before any process starts.
+  the kernel spreads new connections over them evenly. With one shared listening socket, each
+  connection went to whichever process accepted first, and a keep-alive client stays where it landed:
+  under ``benchmarks/bench_service_load.py`` (16 keep-alive clients connecting at once) one process
+  took every connection in some runs, one core busy and the other idle (775 checks/s against
+  908-1,040 in runs that split). The parent makes and keeps one such socket per process: the port
+  always has a listener (so another server can never join it), and a process that dies leaves the
+  connections queued on its socket to its replacement rather than resetting them (a review measured
+  12 of 20 queued requests reset when each process made its own); connections the kernel gives a
+  dead process's socket meanwhile wait for the replacement, about a second plus its model's loading.
+  Elsewhere (no SO_REUSEPORT, or macOS, where it does not balance) the one shared socket is kept. The
+  port is bound here first either way, so that a port in use fails once, before any process starts.
 - the database (SQLite in WAL mode takes writers from several processes; PostgreSQL anyway): keys,
   posts, the request log, corrections, settings and the model pointers. Every process reads the
   pointers on every scoring batch, so a promotion reaches each one on its next request, and each loads
@@ -26,8 +25,8 @@ What the processes share, and how:
   queue's retrain state: one set, held by this parent process and asked over local sockets (the limits
   over a Unix socket of their own, answered within ``LIMITS_TIMEOUT`` or refused with 503; the
   retrain board through ``multiprocessing.managers``, authenticated with a random key). So N processes
-  allow a key its rate once, not N times, and run one queue retrain at a time between them. On PostgreSQL the per-key
-  limit stays the database's (one bucket for every machine).
+  allow a key its rate once, not N times, and run one queue retrain at a time between them. On
+  PostgreSQL the per-key limit stays the database's (one bucket for every machine).
 What each process has of its own: its loaded models, its batch scorer and its request threads; a
 batch only ever holds that process's requests, so a site's isolation is what it is in one process.
 
@@ -472,9 +471,7 @@ def _listening_reuse_port_socket(held: socket.socket) -> socket.socket:
     return sock
 
 
-def _worker(
-    listener: socket.socket, address: Any, authkey: bytes, parent: int, settings: dict, sockets: list = ()
-) -> None:
+def _worker(listener: socket.socket, address: Any, authkey: bytes, parent: int, settings: dict, sockets: list) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
     for sock in sockets:  # the parent's probe and the other processes' sockets, inherited at fork
