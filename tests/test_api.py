@@ -336,3 +336,15 @@ def test_concurrent_batches_restore_the_collector_when_the_last_ends(collector):
     for worker in workers:
         worker.join()
     assert collector.isenabled() and api._gc_pauses == 0
+
+
+def test_missing_fields_given_as_none_read_as_empty(moderator):
+    """A blog's database gives NULL for a reader's missing URL or e-mail: None is "", never a traceback."""
+    post = Post(title="Pruning roses", body=None, url=None, author=None)
+    comment = Comment(body="When do you prune climbers?", author=None, id=None, author_url=None, author_email=None)
+    assert (comment.author, comment.author_url, comment.author_email, comment.type) == ("", "", "", "comment")
+    [decision] = moderator.score_thread(Thread(post=post, comments=[comment]))
+    expected = moderator.score_thread(
+        Thread(post=Post(title="Pruning roses"), comments=[Comment(body="When do you prune climbers?")])
+    )[0]
+    assert decision.score == expected.score and decision.verdict == expected.verdict

@@ -20,6 +20,18 @@ def comment_type(raw: str | None) -> str:
     return raw if raw in COMMENT_TYPES else "comment"
 
 
+_POST_TEXT_FIELDS = ("title", "body", "author", "url", "id", "date")
+_COMMENT_TEXT_FIELDS = ("body", "author", "id", "author_url", "author_email", "author_ip", "date")
+
+
+def _blank_nones(record, names: tuple[str, ...]) -> None:
+    """A caller of the Python API passing a database row's NULLs gets "" for them: a None author URL
+    once failed deep inside the features with an AttributeError."""
+    for name in names:
+        if getattr(record, name) is None:
+            setattr(record, name, "")
+
+
 @dataclass
 class Post:
     title: str = ""
@@ -29,6 +41,9 @@ class Post:
     id: str = ""
     date: str = ""
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _blank_nones(self, _POST_TEXT_FIELDS)
 
     @property
     def text(self) -> str:
@@ -53,6 +68,11 @@ class Comment:
     score: float | None = None
     verdict: str | None = None
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _blank_nones(self, _COMMENT_TEXT_FIELDS)
+        if self.type is None:
+            self.type = "comment"
 
     @property
     def is_empty(self) -> bool:
