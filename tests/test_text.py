@@ -9,7 +9,7 @@ import pytest
 from sklearn.base import clone
 
 from moderation.model.features import CommentItem, DisguiseFeatures, LinkFeatures, OfferFeatures
-from moderation.model.text import analyse, phone_numbers, undisguise
+from moderation.model.text import analyse, hidden_emails, phone_numbers, undisguise
 
 POST = (
     "Running Postgres locally with docker compose\n\nA compose file with a named volume, a health check and "
@@ -130,6 +130,49 @@ def test_contact_solicitation(body, fired, silent):
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I got my $48,000 back, reach them at cybergeniehacks @ gmail . com", 1),
+        ("Email creditfixer77 at gmail dot com for a perfect score", 1),
+        ("contact: jack.hacker (at) gmail (dot) com", 1),
+        ("mail him: HACKLIONEL[AT]PROTON[DOT]ME", 1),
+        ("write to recoverypro@ gmail.com today", 1),
+        ("fixer at gmail.com, she is legit", 1),
+        ("email me at JOHN.DOE AT GMAIL DOT COM", 1),
+        ("mail me: a.b@example.com", 0),
+        ("look at google.com and at docs.python.org", 0),
+        ("Follow @stephedits.tv on tiktok", 0),
+        ("Thanks @pgfan.dev, that fixed it", 0),
+        ("we met at noon. Then at 5.30 pm the bus left", 0),
+        ("I met her at the gym, dot com bubble talk", 0),
+    ],
+    ids=[
+        "spaced-at-and-dots",
+        "spelled-at-and-dot",
+        "bracketed",
+        "bracketed-upper-case",
+        "space-after-at",
+        "provider-after-plain-at",
+        "rejected-match-does-not-swallow-the-address",
+        "plain-address-counted-elsewhere",
+        "link-after-at",
+        "handle-with-dot",
+        "reply-handle-with-dot",
+        "times-and-sentences",
+        "dot-com-in-prose",
+    ],
+)
+def test_hidden_email_addresses(text, expected):
+    assert hidden_emails(text) == expected
+    assert analyse(text).emails == expected + ("@example.com" in text)
+
+
+def test_a_hidden_address_is_contact_solicitation():
+    values = signals(LinkFeatures(), "I recovered my funds, contact recoverywithvane(at)protonmail dot com")
+    assert values["contact:email"] == 1 and values["contact:solicit"] == 1
+
+
+@pytest.mark.parametrize(
     ("body", "fired", "silent"),
     [
         ("I invested $500 and withdrew $5,000 profit in 7 days", ["money:amount", "money:earnings"], []),
@@ -193,6 +236,10 @@ def test_disguise_features_fire_only_on_disguise():
         "\U0001d400" * 1_000_000,
         "a\u200b" * 500_000,
         "\u0430 " * 500_000,
+        "a at " * 200_000,
+        ("x." * 30 + " at ") * 20_000,
+        "a @ " * 250_000,
+        "name (at) " * 100_000,
     ],
     ids=[
         "dots",
@@ -207,6 +254,10 @@ def test_disguise_features_fire_only_on_disguise():
         "math-bold",
         "zero-width-in-words",
         "cyrillic-lookalikes",
+        "spelled-at-flood",
+        "dotted-words-before-at",
+        "spaced-at-flood",
+        "bracketed-at-flood",
     ],
 )
 def test_pathological_input_is_analysed_in_bounded_work(text):

@@ -578,6 +578,82 @@ _CONTACT_VERB = re.compile(
     r"whats\s?app\s+(?:him|her|me|them))\b",
     re.IGNORECASE,
 )
+# An address written so that address finders miss it: "vane (at) protonmail dot com", "genie @ gmail . com",
+# "fixer77 at gmail dot com". Recovery-scam and hacker-for-hire comments give their contact this way
+# (three in data/threads, one in the YouTube corpus); _links_and_emails saw none of them. The start is
+# anchored after a non-address character, and every part is bounded, so a failed match costs at most a
+# hundred characters from a word's start: linear in the text.
+_HIDDEN_EMAIL = re.compile(
+    r"(?<![\w.@+-])[a-z0-9][a-z0-9._+-]{0,63}"
+    r"(\s{0,3}@\s{1,3}|@|\s{0,3}[\[({<]\s?at\s?[\])}>]\s{0,3}|\s{1,3}at\s{1,3})"
+    r"([a-z0-9][a-z0-9-]{0,62})"
+    r"(\s{0,3}\.\s{0,3}|\s{0,3}[\[({<]\s?dot\s?[\])}>]\s{0,3}|\s{1,3}dot\s{1,3})"
+    r"[a-z]{2,12}\b",
+    re.IGNORECASE,
+)
+# Providers an address at "<name> at <provider>.com" may be at. A plain " at " with a plain dot is an
+# address only at one of these: "look at google.com" is a link to read, "fixer at gmail.com" an address.
+_MAIL_PROVIDERS = frozenset(
+    {
+        "gmail",
+        "googlemail",
+        "yahoo",
+        "ymail",
+        "hotmail",
+        "outlook",
+        "live",
+        "msn",
+        "aol",
+        "icloud",
+        "proton",
+        "protonmail",
+        "pm",
+        "gmx",
+        "yandex",
+        "zoho",
+        "mail",
+        "tutanota",
+        "tuta",
+        "qq",
+        "163",
+        "rediffmail",
+    }
+)
+_PROVIDER_WORD = re.compile(r"\bat\s{1,3}([a-z0-9]+)")
+# A hidden address has "@", a bracketed "at", or "dot" in it, or else " at " before a provider's name:
+# checked before the pattern runs, so most comments never run it.
+_HIDDEN_EMAIL_NEEDS = ("@", "dot", "at)", "at]", "at}", "at>")
+
+
+def _hides_address(at_gap: str, host: str, dot_gap: str) -> bool:
+    at, dot = at_gap.strip().lower(), dot_gap.strip().lower()
+    if at == "@" and dot == ".":
+        return not (at_gap == "@" and dot_gap == ".")  # "name @ gmail . com", not a plain address
+    if host in _MAIL_PROVIDERS or (at != "at" and dot != "."):
+        return True
+    return at == "at" and dot == "dot"  # "name at site dot com": written out on purpose
+
+
+def hidden_emails(text: str) -> int:
+    """How many e-mail addresses the text writes around address finders (not plain ``a@b.com``)."""
+    lowered = text.lower()
+    if not _contains_any(lowered, _HIDDEN_EMAIL_NEEDS) and not (
+        "at" in lowered and not _MAIL_PROVIDERS.isdisjoint(_PROVIDER_WORD.findall(lowered))
+    ):
+        return 0
+    found = 0
+    position = 0
+    while (match := _HIDDEN_EMAIL.search(text, position)) is not None:
+        if _hides_address(match.group(1), match.group(2).lower(), match.group(3)):
+            found += 1
+            position = match.end()
+        else:
+            # "me at JOHN.DOE at gmail dot com": a rejected match must not swallow the address after
+            # it. Starts are word starts, each tried once, so this stays linear.
+            position = match.start() + 1
+    return found
+
+
 _MONEY = re.compile(
     r"[$£€₹₦¥₱]\s?\d[\d,.]*\s?(?:k\b|m\b|million|thousand|billion)?|"
     r"\b\d[\d,.]*\s?(?:k\s)?(?:usd|dollars|bucks|eur|euros|gbp|pounds|btc|bitcoins?|usdt|eth|naira|rupees|inr|pesos)\b",
@@ -997,7 +1073,7 @@ def _analyse(text: str) -> Analysis:
         links=tuple(links),
         anchors=len(_ANCHOR.findall(clean)) if "<" in clean else 0,
         url_chars=sum(len(link.url) for link in links) if links else 0,
-        emails=emails,
+        emails=emails + hidden_emails(folded),
         phones=_phones(folded, fast, has_digit, letter_runs),
         messengers=len(find[_MESSENGER].findall(folded)) if may(_MESSENGER) else 0,
         handles=handles,
