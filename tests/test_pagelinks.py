@@ -89,8 +89,15 @@ def test_what_is_no_address_has_no_key(url):
             "Part two is up:   and the feed is  ",
             2,
         ),
+        ("Same fix on my end, see HTTPS://SlowQuery.Blog/2024/03/ :)", POST_URL, "Same fix on my end, see   :)", 1),
     ],
-    ids=["youtube-share", "anchor-keeps-its-text", "reply-to-a-comment-anchor", "the-blog-and-its-subdomain"],
+    ids=[
+        "youtube-share",
+        "anchor-keeps-its-text",
+        "reply-to-a-comment-anchor",
+        "the-blog-and-its-subdomain",
+        "host-in-capitals",
+    ],
 )
 def test_links_here_are_taken_out(body, page, expected, taken):
     assert without_links_here(body, page) == (expected, taken)
@@ -113,6 +120,9 @@ def test_links_here_are_taken_out(body, page, expected, taken):
         ("https://www.facebook.com/watch/?v=999", "https://www.facebook.com/watch/?v=123"),
         ("PSY M/V: http://youtu.be/9bZkp7q19f0", ""),
         ("PSY M/V: http://youtu.be/9bZkp7q19f0", "not a url"),
+        # A video's ID is case-sensitive: another case is another video.
+        ("my video http://youtu.be/9BZKP7Q19F0", VIDEO),
+        ("write to EDITOR@SLOWQUERY.BLOG for a guest post", POST_URL),
     ],
     ids=[
         "other-video-and-bare-id",
@@ -126,6 +136,8 @@ def test_links_here_are_taken_out(body, page, expected, taken):
         "other-facebook-video",
         "no-page-url",
         "bad-page-url",
+        "video-id-in-another-case",
+        "e-mail-in-capitals",
     ],
 )
 def test_every_other_link_stays(body, page):

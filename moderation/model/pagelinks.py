@@ -145,6 +145,20 @@ def _here(url: str) -> tuple[str, str, str] | None:
     return "page", key, segments[-1] if segments and len(segments[-1]) >= 4 else host
 
 
+@functools.lru_cache(maxsize=256)
+def _finder(host: str):
+    """Where a blog's host next appears in a comment, in any case: hosts are case-insensitive, and
+    "DevNotes.example.com" is the same blog (a case-sensitive search missed it). ASCII case only, as a
+    host's letters are; a video's ID on a shared platform is case-sensitive and searched as it is."""
+    pattern = re.compile(re.escape(host), re.IGNORECASE | re.ASCII)
+
+    def find(body: str, position: int) -> int:
+        match = pattern.search(body, position)
+        return -1 if match is None else match.start()
+
+    return find
+
+
 def _links_here(token: str, kind: str, key: str) -> bool:
     if "@" in token and not token.lower().startswith(("http://", "https://")):
         return False  # an e-mail address at the blog's domain is no link
@@ -166,10 +180,11 @@ def without_links_here(body: str, post_url: str) -> tuple[str, int]:
     if here is None:
         return body, 0
     kind, key, needle = here
-    if needle not in body:
+    find = _finder(needle) if kind == "site" else body.find
+    start = find(body, 0) if kind == "site" else find(needle)
+    if start < 0:
         return body, 0
     spans: list[tuple[int, int]] = []
-    start = body.find(needle)
     mentions = 0
     while start >= 0 and mentions < _MAX_MENTIONS:
         mentions += 1
@@ -177,7 +192,7 @@ def without_links_here(body: str, post_url: str) -> tuple[str, int]:
         right = _TOKEN.match(body, start + len(needle), start + len(needle) + _SCAN).end()
         if _links_here(body[left:right].rstrip(_TRAILING), kind, key):
             spans.append(_with_tag(body, left, right))
-        start = body.find(needle, right)
+        start = find(body, right) if kind == "site" else find(needle, right)
     if not spans:
         return body, 0
     pieces = []
