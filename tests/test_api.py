@@ -348,3 +348,21 @@ def test_missing_fields_given_as_none_read_as_empty(moderator):
         Thread(post=Post(title="Pruning roses"), comments=[Comment(body="When do you prune climbers?")])
     )[0]
     assert decision.score == expected.score and decision.verdict == expected.verdict
+
+
+@pytest.mark.parametrize(
+    ("body", "verdict"),
+    [
+        ("Nice site! [url=http://payday-loans-fast.com]payday loans[/url]", "spam"),
+        ("great post [url]http://replica-watches-sale.com[/url]", "spam"),
+        (
+            "Pass dtype=str, see the docs: [read_csv](https://pandas.pydata.org/docs/reference/api/pandas.read_csv.html)",
+            "approve",
+        ),
+    ],
+    ids=["bbcode-link-drop", "bbcode-wrapped-link", "reader-markdown-docs-link"],
+)
+def test_links_in_forum_markup_are_read_as_links(default_moderator, body, verdict):
+    """A bot's BBCode link was no link at all before: "great post [url]...[/url]" was approved at 0.10."""
+    decision = default_moderator.score_comment(body, post=PANDAS_POST, author="Kim")
+    assert decision.verdict == verdict, (decision.score, decision.reasons)

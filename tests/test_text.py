@@ -167,6 +167,33 @@ def test_hidden_email_addresses(text, expected):
     assert analyse(text).emails == expected + ("@example.com" in text)
 
 
+@pytest.mark.parametrize(
+    ("text", "hosts", "anchors"),
+    [
+        ("[url=http://cheap-pills.com/buy]cheap pills[/url]", ["cheap-pills.com"], 1),
+        ("great post [URL]http://replica-watches.com[/URL]", ["replica-watches.com"], 1),
+        ("[link=www.payday-fast.com]loans[/link] [url=http://a-shop.com]a[/url]", ["payday-fast.com", "a-shop.com"], 2),
+        ("See the docs: [useEffect](https://react.dev/reference/react/useEffect)", ["react.dev"], 0),
+        ("useEffect(() => load(url), [url]); runs on every change", [], 0),
+        ("my notes are in [notes](./notes.md) and [setup](setup.py)", [], 0),
+        ("deps [url, link] then arr[link] = 1", [], 0),
+    ],
+    ids=[
+        "bbcode-anchor",
+        "bbcode-wrapped-upper-case",
+        "two-bbcode-anchors",
+        "markdown-link",
+        "react-dependency-array",
+        "markdown-relative-paths",
+        "code-with-brackets",
+    ],
+)
+def test_links_in_forum_markup_are_found(text, hosts, anchors):
+    analysis = analyse(text)
+    assert [link.host for link in analysis.links] == hosts
+    assert analysis.anchors == anchors
+
+
 def test_a_hidden_address_is_contact_solicitation():
     values = signals(LinkFeatures(), "I recovered my funds, contact recoverywithvane(at)protonmail dot com")
     assert values["contact:email"] == 1 and values["contact:solicit"] == 1
@@ -240,6 +267,9 @@ def test_disguise_features_fire_only_on_disguise():
         ("x." * 30 + " at ") * 20_000,
         "a @ " * 250_000,
         "name (at) " * 100_000,
+        "[url=" * 200_000,
+        "](" * 500_000,
+        ("[url=http://a.com]" + "x") * 50_000,
     ],
     ids=[
         "dots",
@@ -258,6 +288,9 @@ def test_disguise_features_fire_only_on_disguise():
         "dotted-words-before-at",
         "spaced-at-flood",
         "bracketed-at-flood",
+        "bbcode-openings",
+        "markdown-openings",
+        "bbcode-anchors",
     ],
 )
 def test_pathological_input_is_analysed_in_bounded_work(text):

@@ -385,6 +385,38 @@ def _contact_kind(raw: str) -> tuple[str, str | None, str | None]:
     return token, None if host is None else " _url_ ", host
 
 
+# Forum markup around a link: BBCode "[url=X]anchor[/url]" or "[url]X[/url]", which link-posting bots
+# send to every comment form, and Markdown "[anchor](X)". The link is a whitespace-delimited token of
+# neither, so none was found: "[url=http://cheap-pills.com/buy]cheap pills[/url]" had no link at all.
+# Each alternative starts at a bracket and stops at the next one, so the scan is linear.
+_MARKUP_LINK = re.compile(
+    r"\[(?:url|link)=([^\[\]\s]{1,2048})\]|\[(?:url|link)\]([^\[\]\s]{1,2048})\[/(?:url|link)\]|\]\(([^\s()\[\]]{1,2048})\)",
+    re.IGNORECASE,
+)
+_MARKUP_CLOSE = re.compile(r"\[/(?:url|link)\]", re.IGNORECASE)
+
+
+def _unmarked(text: str) -> tuple[str, int]:
+    """The text with each marked-up link written out plainly (" X "), and how many were BBCode: an
+    anchor, as an HTML one is. Markup around what is no link ("}, [url]);" in a reader's React code)
+    stays as it is."""
+    bbcode = 0
+
+    def plain(match: re.Match) -> str:
+        nonlocal bbcode
+        given, wrapped, markdown = match.groups()
+        url = given or wrapped or markdown
+        if _contact_kind(url)[2] is None:
+            return match.group(0)
+        if markdown is not None:
+            return "] " + url + " "
+        bbcode += 1
+        return " " + url + " "
+
+    out = _MARKUP_LINK.sub(plain, text)
+    return (_MARKUP_CLOSE.sub(" ", out) if bbcode else out), bbcode
+
+
 def _links_and_emails(text: str) -> tuple[list[Link], int, bool]:
     """Links, e-mail addresses, and whether any whitespace-delimited token of the text is either.
 
@@ -1026,6 +1058,9 @@ _ASCII_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")  # _WORD on lower-case ASCII tex
 
 def _analyse(text: str) -> Analysis:
     clean, disguise = undisguise(text)
+    marked_up = 0
+    if "[" in clean:
+        clean, marked_up = _unmarked(clean)
     links, emails, placeheld = _links_and_emails(clean)
     has_digit = _ANY_DIGIT.search(clean) is not None
     normalised = _placeholders(clean, links, placeheld, has_digit)
@@ -1071,7 +1106,7 @@ def _analyse(text: str) -> Analysis:
         normalised=normalised,
         disguise=disguise,
         links=tuple(links),
-        anchors=len(_ANCHOR.findall(clean)) if "<" in clean else 0,
+        anchors=(len(_ANCHOR.findall(clean)) if "<" in clean else 0) + marked_up,
         url_chars=sum(len(link.url) for link in links) if links else 0,
         emails=emails + hidden_emails(folded),
         phones=_phones(folded, fast, has_digit, letter_runs),
