@@ -235,3 +235,25 @@ def test_author_url_like_pre_check_keeps_host_of(name):
     (row,) = signals.AuthorSignals().rows([item_for_comment(Comment(body="hi", author=name))])
     words = name.strip()[:200].split()
     assert row[2] == float(any(host_of(word) for word in words))
+
+
+def test_kept_post_rows_and_shingles_give_the_same_bits(post_signals):
+    """A post's TF-IDF row and shingles are kept between calls: a check under a known post, a copy of
+    the model sent to another process (pickled), and a fresh block all give the same signals."""
+    import pickle
+
+    post = Post(title="Pruning climbing roses", body="Prune climbing roses after flowering; cut the oldest canes.")
+    checks = [
+        item_for_comment(Comment(body=body), post, None)
+        for body in ("When do you prune climbers?", "Prune climbing roses after flowering; cut the oldest canes.")
+    ]
+    thread = Thread(post=post, comments=[Comment(body="Cut the oldest canes first."), Comment(body="Thanks!")])
+    mixed = [*checks, *items_from_thread(thread)]
+    first = post_signals.rows(mixed)
+    again = post_signals.rows(mixed)
+    fresh = signals.PostSignals(post_signals.idf, post_signals.shingle_size).rows(mixed)
+    copied = pickle.loads(pickle.dumps(post_signals)).rows(mixed)
+    for other in (again, fresh, copied):
+        np.testing.assert_array_equal(first, other)
+    alone = np.vstack([post_signals.rows([item]) for item in checks])
+    np.testing.assert_array_equal(alone, first[:2])
