@@ -366,3 +366,14 @@ def test_links_in_forum_markup_are_read_as_links(default_moderator, body, verdic
     """A bot's BBCode link was no link at all before: "great post [url]...[/url]" was approved at 0.10."""
     decision = default_moderator.score_comment(body, post=PANDAS_POST, author="Kim")
     assert decision.verdict == verdict, (decision.score, decision.reasons)
+
+
+def test_integer_ids_are_text_and_other_values_are_refused_by_name():
+    reply = Comment(body="Agreed.", id=7, parent=0, author=None, type="")
+    thread = Thread(post=None, comments=[Comment(body="First!", id=0), reply])
+    assert (reply.id, reply.parent, reply.type, thread.comments[0].id) == ("7", "0", "comment", "0")
+    assert thread.by_id()[reply.parent] is thread.comments[0]
+    with pytest.raises(TypeError, match=r"Comment\.body must be text, not bytes"):
+        Comment(body=b"spam")
+    with pytest.raises(TypeError, match=r"Post\.url must be text, not float"):
+        Post(url=1.5)

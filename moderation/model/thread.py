@@ -25,11 +25,19 @@ _COMMENT_TEXT_FIELDS = ("body", "author", "id", "author_url", "author_email", "a
 
 
 def _blank_nones(record, names: tuple[str, ...]) -> None:
-    """A caller of the Python API passing a database row's NULLs gets "" for them: a None author URL
-    once failed deep inside the features with an AttributeError."""
+    """Text fields as the features read them. A caller of the Python API passing a database row's
+    NULLs gets "" for them, and its integer ids their digits: a None author URL once failed deep inside
+    the features with an AttributeError. Anything else that is no text is refused here, by name."""
     for name in names:
-        if getattr(record, name) is None:
+        value = getattr(record, name)
+        if isinstance(value, str):
+            continue
+        if value is None:
             setattr(record, name, "")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            setattr(record, name, str(value))
+        else:
+            raise TypeError(f"{type(record).__name__}.{name} must be text, not {type(value).__name__}")
 
 
 @dataclass
@@ -44,6 +52,8 @@ class Post:
 
     def __post_init__(self) -> None:
         _blank_nones(self, _POST_TEXT_FIELDS)
+        if self.extra is None:
+            self.extra = {}
 
     @property
     def text(self) -> str:
@@ -71,8 +81,14 @@ class Comment:
 
     def __post_init__(self) -> None:
         _blank_nones(self, _COMMENT_TEXT_FIELDS)
-        if self.type is None:
+        if self.type is None or self.type == "":
             self.type = "comment"
+        if self.parent is not None and not isinstance(self.parent, str):
+            # An integer parent must still find its integer-id comment, now "12".
+            _blank_nones(self, ("parent",))
+            self.parent = self.parent or None
+        if self.extra is None:
+            self.extra = {}
 
     @property
     def is_empty(self) -> bool:
@@ -88,6 +104,12 @@ class Thread:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.post is None:
+            self.post = Post()
+        if self.comments is None:
+            self.comments = []
+        if self.extra is None:
+            self.extra = {}
         self.number()
 
     def number(self) -> None:
