@@ -145,6 +145,15 @@ def test_contact_solicitation(body, fired, silent):
         ("Thanks @pgfan.dev, that fixed it", 0),
         ("we met at noon. Then at 5.30 pm the bus left", 0),
         ("I met her at the gym, dot com bubble talk", 0),
+        ("name(at)company.net or fixer [at] hackers.com", 2),
+        ("name ( at ) gmail.com", 1),
+        ("name @gmail.com and name[@]proton.me", 2),
+        ("write to x at hotmail.co.uk", 1),
+        ("Thanks @ Sarah. Great tip", 0),
+        ("Look at the dot product of the two vectors.", 0),
+        ("I worked at Yahoo. Then Google bought us.", 0),
+        ("Log in at outlook.live.com, or see the thread at mail.python.org/archives", 0),
+        ("AAPL opened at 163. Then it fell; compute a @ b.transpose() here", 0),
     ],
     ids=[
         "spaced-at-and-dots",
@@ -160,6 +169,15 @@ def test_contact_solicitation(body, fired, silent):
         "reply-handle-with-dot",
         "times-and-sentences",
         "dot-com-in-prose",
+        "bracketed-at-with-plain-dot",
+        "spaces-inside-the-brackets",
+        "handle-like-at-a-provider-and-bracketed-at-sign",
+        "country-code-after-co",
+        "at-sign-before-a-sentence",
+        "dot-product",
+        "provider-name-before-a-sentence",
+        "hosts-that-run-on",
+        "numbers-and-code",
     ],
 )
 def test_hidden_email_addresses(text, expected):
@@ -192,6 +210,46 @@ def test_links_in_forum_markup_are_found(text, hosts, anchors):
     analysis = analyse(text)
     assert [link.host for link in analysis.links] == hosts
     assert analysis.anchors == anchors
+
+
+@pytest.mark.parametrize(
+    ("text", "urls"),
+    [
+        ("Check out my website forsoftlips (dot) com for a part time job", ["forsoftlips.com"]),
+        ("events at gonintendo(dot)com/?mode=viewstory&id=205110", ["gonintendo.com/?mode=viewstory&id=205110"]),
+        ("sign here tinyurl(dot)com(slash)mxh2y77 now", ["tinyurl.com/mxh2y77"]),
+        ("malware from hxxps://evil[.]ru/a.exe", ["https://evil.ru/a.exe"]),
+        ("cheap loans quickcash\u3002com", ["quickcash.com"]),
+        ("visit WWW DOT QUICKCASH DOT COM today", ["WWW.QUICKCASH.COM"]),
+        ("see www . quickcash . com", ["www.quickcash.com"]),
+        ("the dot com bubble and www dot com days", []),
+        ("\u597d\u7684\u3002\u8c22\u8c22", []),
+        ("I said hi[.] and arr[.]length", []),
+    ],
+    ids=[
+        "spelled-dot-in-brackets",
+        "bracketed-dot-with-path",
+        "bracketed-slash",
+        "defanged-scheme",
+        "ideographic-full-stop",
+        "spelled-www-upper-case",
+        "spaced-www",
+        "dot-com-in-prose",
+        "chinese-full-stop",
+        "brackets-without-address",
+    ],
+)
+def test_links_written_around_link_finders_are_found(text, urls):
+    assert [link.url for link in analyse(text).links] == urls
+
+
+@pytest.mark.parametrize("opening", ["(", "[", "{", "<"], ids=["round", "square", "curly", "angle"])
+@pytest.mark.parametrize(
+    "inside", ["at", " at ", "AT", "@", " @ "], ids=["at", "spaced-at", "upper-at", "sign", "spaced-sign"]
+)
+def test_every_bracketed_at_passes_the_quick_check(opening, inside):
+    closing = {"(": ")", "[": "]", "{": "}", "<": ">"}[opening]
+    assert hidden_emails(f"write to recovery{opening}{inside}{closing}hackers.net today") == 1
 
 
 def test_a_hidden_address_is_contact_solicitation():
@@ -270,6 +328,11 @@ def test_disguise_features_fire_only_on_disguise():
         "[url=" * 200_000,
         "](" * 500_000,
         ("[url=http://a.com]" + "x") * 50_000,
+        "a[.]" * 250_000,
+        "www . " * 200_000,
+        "hxxp" * 250_000,
+        "a\u3002" * 500_000,
+        "www dot a dot " * 80_000,
     ],
     ids=[
         "dots",
@@ -291,6 +354,11 @@ def test_disguise_features_fire_only_on_disguise():
         "bbcode-openings",
         "markdown-openings",
         "bbcode-anchors",
+        "bracketed-dots",
+        "spaced-www-flood",
+        "defanged-schemes",
+        "ideographic-stops",
+        "spelled-www-flood",
     ],
 )
 def test_pathological_input_is_analysed_in_bounded_work(text):

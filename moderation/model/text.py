@@ -396,6 +396,47 @@ _MARKUP_LINK = re.compile(
 _MARKUP_CLOSE = re.compile(r"\[/(?:url|link)\]", re.IGNORECASE)
 
 
+# Addresses written so that link finders miss them: a dot in brackets ("quickcash[.]com",
+# "quickcash(dot)com"), an ideographic full stop ("quickcash。com", which browsers read as a dot), a
+# defanged scheme ("hxxps://"), or "www . quickcash . com" / "www dot quickcash dot com". Each is
+# written back as the address it is, so the link finder judges it like any other link. A spelled
+# " dot " or a spaced " . " is read only after "www": "the dot com bubble" is no address. Each pattern
+# is a fixed-width look-around or a bounded run from "www", so the scan is linear.
+_HIDDEN_DOT = re.compile(
+    r"(?<=[a-z0-9])(?:\s{0,3}(?:\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\})\s{0,3}|[\u3002\uff61])(?=[a-z0-9])",
+    re.IGNORECASE,
+)
+_HIDDEN_SLASH = re.compile(r"(?<=[a-z0-9])\s{0,3}(?:\(slash\)|\[slash\]|\{slash\})\s{0,3}(?=[a-z0-9])", re.IGNORECASE)
+_DEFANGED_SCHEME = re.compile(r"\bhxxp(s?)(?=\[?:\]?//)", re.IGNORECASE)
+_SPELLED_WWW = re.compile(
+    r"\bwww(?:\s?\.\s?|\s+dot\s+)([a-z0-9][a-z0-9-]{0,62})(?:\s?\.\s?|\s+dot\s+)([a-z]{2,12})\b", re.IGNORECASE
+)
+_HIDDEN_LINK_NEEDS = ("[.]", "(.)", "{.}", "dot]", "dot)", "dot}", "\u3002", "\uff61", "hxxp", "www")
+
+
+def _unhidden_links(text: str) -> str:
+    """The text with addresses written around link finders written back as addresses."""
+    lowered = text.lower()
+    if not _contains_any(lowered, _HIDDEN_LINK_NEEDS):
+        return text
+    text = _HIDDEN_DOT.sub(".", text)
+    if "slash" in lowered:
+        text = _HIDDEN_SLASH.sub("/", text)
+    if "hxxp" in lowered:
+        text = _DEFANGED_SCHEME.sub(r"http\1", text).replace("[://]", "://").replace("[:]//", "://")
+    if "www" in lowered:
+        text = _SPELLED_WWW.sub(_spelled_www, text)
+    return text
+
+
+def _spelled_www(match: re.Match) -> str:
+    name, ending = match.groups()
+    written = match.group(0)
+    if ending.lower() not in _BARE_TLDS or not any(ch.isspace() for ch in written):
+        return written  # no address, or a plain one the link finder reads as it is
+    return f"{written[:3]}.{name}.{ending}"
+
+
 def _unmarked(text: str) -> tuple[str, int]:
     """The text with each marked-up link written out plainly (" X "), and how many were BBCode: an
     anchor, as an HTML one is. Markup around what is no link ("}, [url]);" in a reader's React code)
@@ -617,14 +658,22 @@ _CONTACT_VERB = re.compile(
 # hundred characters from a word's start: linear in the text.
 _HIDDEN_EMAIL = re.compile(
     r"(?<![\w.@+-])[a-z0-9][a-z0-9._+-]{0,63}"
-    r"(\s{0,3}@\s{1,3}|@|\s{0,3}[\[({<]\s?at\s?[\])}>]\s{0,3}|\s{1,3}at\s{1,3})"
+    r"(\s{0,3}@\s{1,3}|\s{1,3}@|@|\s{0,3}[\[({<]\s?(?:at|@)\s?[\])}>]\s{0,3}|\s{1,3}at\s{1,3})"
     r"([a-z0-9][a-z0-9-]{0,62})"
-    r"(\s{0,3}\.\s{0,3}|\s{0,3}[\[({<]\s?dot\s?[\])}>]\s{0,3}|\s{1,3}dot\s{1,3})"
-    r"[a-z]{2,12}\b",
+    r"(\s{0,3}\.\s{0,3}|\s{0,3}[\[({<]\s?(?:dot|\.)\s?[\])}>]\s{0,3}|\s{1,3}dot\s{1,3})"
+    r"([a-z]{2,12})\b",
     re.IGNORECASE,
 )
+# An address's last label; anything else ("Thanks @ Sarah. Great tip", "a @ b.transpose()") is prose
+# or code around an "@" and a full stop.
+_ADDRESS_ENDINGS = _BARE_TLDS | {"edu", "gov", "ac", "at", "pl", "pt", "ie", "nz", "dk", "no", "fi"}
+# A host that runs on ("outlook.live.com", "mail.python.org/archives") is a site, not a mailbox; only a
+# country code after co/com/org/net/ac ("hotmail.co.uk") ends an address.
+_RUNS_ON = re.compile(r"[/\w@-]|\.[a-z0-9]", re.IGNORECASE)
+_COUNTRY_AFTER = re.compile(r"\.[a-z]{2}(?![\w.@/-]|\.[a-z0-9])", re.IGNORECASE)
 # Providers an address at "<name> at <provider>.com" may be at. A plain " at " with a plain dot is an
-# address only at one of these: "look at google.com" is a link to read, "fixer at gmail.com" an address.
+# address only at one of these, named whole: "look at google.com" is a link to read, "fixer at
+# gmail.com" an address. Names that are also words or numbers ("live", "mail", "163") are left out.
 _MAIL_PROVIDERS = frozenset(
     {
         "gmail",
@@ -633,37 +682,52 @@ _MAIL_PROVIDERS = frozenset(
         "ymail",
         "hotmail",
         "outlook",
-        "live",
         "msn",
         "aol",
         "icloud",
         "proton",
         "protonmail",
-        "pm",
         "gmx",
         "yandex",
         "zoho",
-        "mail",
         "tutanota",
         "tuta",
         "qq",
-        "163",
         "rediffmail",
     }
 )
 _PROVIDER_WORD = re.compile(r"\bat\s{1,3}([a-z0-9]+)")
 # A hidden address has "@", a bracketed "at", or "dot" in it, or else " at " before a provider's name:
 # checked before the pattern runs, so most comments never run it.
-_HIDDEN_EMAIL_NEEDS = ("@", "dot", "at)", "at]", "at}", "at>")
+_HIDDEN_EMAIL_NEEDS = ("@", "dot", "at)", "at]", "at}", "at>", "at )", "at ]", "at }", "at >")
+_BRACKETS = "()[]{}<> "
 
 
-def _hides_address(at_gap: str, host: str, dot_gap: str) -> bool:
-    at, dot = at_gap.strip().lower(), dot_gap.strip().lower()
-    if at == "@" and dot == ".":
-        return not (at_gap == "@" and dot_gap == ".")  # "name @ gmail . com", not a plain address
-    if host in _MAIL_PROVIDERS or (at != "at" and dot != "."):
-        return True
-    return at == "at" and dot == "dot"  # "name at site dot com": written out on purpose
+def _hides_address(text: str, match: re.Match) -> bool:
+    at_gap, host, dot_gap, ending = match.groups()
+    if ending.lower() not in _ADDRESS_ENDINGS:
+        return False
+    end = match.end()
+    if _RUNS_ON.match(text, end) and not (
+        ending.lower() in ("co", "com", "org", "net", "ac") and _COUNTRY_AFTER.match(text, end)
+    ):
+        return False
+    host = host.lower()
+    at, dot = at_gap.strip(_BRACKETS).lower(), dot_gap.strip(_BRACKETS).lower()
+    if _bracketed(at_gap) or _bracketed(dot_gap):
+        return True  # "name(at)site.com", "name at site[dot]com": nobody brackets these but to hide
+    if at == "@":
+        if at_gap == "@":
+            return dot == "dot" or dot_gap != "."  # "name@gmail . com"; a plain address is counted elsewhere
+        if not at_gap[-1].isspace():
+            return host in _MAIL_PROVIDERS  # "name @gmail.com", not "Follow @site.tv"
+        return True  # "name @ gmail.com"
+    # A spelled " at ": "fixer at gmail.com" or "name at site dot com", never "look at the dot product".
+    return host not in STOP_WORDS and (dot == "dot" or host in _MAIL_PROVIDERS)
+
+
+def _bracketed(gap: str) -> bool:
+    return gap.strip()[:1] in ("(", "[", "{", "<")
 
 
 def hidden_emails(text: str) -> int:
@@ -676,7 +740,7 @@ def hidden_emails(text: str) -> int:
     found = 0
     position = 0
     while (match := _HIDDEN_EMAIL.search(text, position)) is not None:
-        if _hides_address(match.group(1), match.group(2).lower(), match.group(3)):
+        if _hides_address(text, match):
             found += 1
             position = match.end()
         else:
@@ -1058,6 +1122,7 @@ _ASCII_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")  # _WORD on lower-case ASCII tex
 
 def _analyse(text: str) -> Analysis:
     clean, disguise = undisguise(text)
+    clean = _unhidden_links(clean)
     marked_up = 0
     if "[" in clean:
         clean, marked_up = _unmarked(clean)
