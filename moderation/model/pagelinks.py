@@ -145,14 +145,18 @@ def _here(url: str) -> tuple[str, str, str] | None:
     return "page", key, segments[-1] if segments and len(segments[-1]) >= 4 else host
 
 
-@functools.lru_cache(maxsize=256)
-def _finder(host: str):
-    """Where a blog's host next appears in a comment, in any case: hosts are case-insensitive, and
-    "DevNotes.example.com" is the same blog (a case-sensitive search missed it). ASCII case only, as a
-    host's letters are; a video's ID on a shared platform is case-sensitive and searched as it is."""
+def _finder(body: str, host: str):
+    """``find(host, start)`` in ``body`` in any case: hosts are case-insensitive, and
+    "DevNotes.example.com" is the same blog (a case-sensitive search missed it). A video's ID on a
+    shared platform is case-sensitive and searched as it is. The lower-cased body is searched when
+    lowering kept every character in place (a 5 MB comment: 5 ms, against 23 ms for a case-insensitive
+    pattern, which serves the rare text where it did not, "İ" becoming two characters)."""
+    lowered = body.lower()
+    if len(lowered) == len(body):
+        return lowered.find
     pattern = re.compile(re.escape(host), re.IGNORECASE | re.ASCII)
 
-    def find(body: str, position: int) -> int:
+    def find(needle: str, position: int = 0) -> int:
         match = pattern.search(body, position)
         return -1 if match is None else match.start()
 
@@ -180,8 +184,8 @@ def without_links_here(body: str, post_url: str) -> tuple[str, int]:
     if here is None:
         return body, 0
     kind, key, needle = here
-    find = _finder(needle) if kind == "site" else body.find
-    start = find(body, 0) if kind == "site" else find(needle)
+    find = _finder(body, needle) if kind == "site" else body.find
+    start = find(needle)
     if start < 0:
         return body, 0
     spans: list[tuple[int, int]] = []
@@ -192,7 +196,7 @@ def without_links_here(body: str, post_url: str) -> tuple[str, int]:
         right = _TOKEN.match(body, start + len(needle), start + len(needle) + _SCAN).end()
         if _links_here(body[left:right].rstrip(_TRAILING), kind, key):
             spans.append(_with_tag(body, left, right))
-        start = find(body, right) if kind == "site" else find(needle, right)
+        start = find(needle, right)
     if not spans:
         return body, 0
     pieces = []
