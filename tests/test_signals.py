@@ -257,3 +257,17 @@ def test_kept_post_rows_and_shingles_give_the_same_bits(post_signals):
         np.testing.assert_array_equal(first, other)
     alone = np.vstack([post_signals.rows([item]) for item in checks])
     np.testing.assert_array_equal(alone, first[:2])
+
+
+def test_a_batch_of_many_posts_gives_what_each_post_gives_alone(post_signals):
+    """Past a few posts a batch counts its posts with its comments in one call, not from the kept rows."""
+    checks = [
+        item_for_comment(Comment(body=f"Which {topic} would you pick for a beginner?"), post, None)
+        for topic, post in (
+            (topic, Post(title=f"Choosing {topic}", body=f"A guide to {topic} for beginners, with prices."))
+            for topic in ("roses", "tents", "bikes", "guitars", "laptops", "kayaks")
+        )
+    ]
+    together = post_signals.rows(checks)
+    apart = np.vstack([post_signals.rows([item]) for item in checks])
+    np.testing.assert_array_equal(together, apart)
