@@ -101,8 +101,25 @@ def test_real_text_in_other_scripts_is_not_a_disguise(text):
         ("see your earlier post https://devnotes.example/volumes", "link:to_site", 1.0),
         ("cheap essays https://essaymill.example/buy-now", "link:unvouched", pytest.approx(0.6931, abs=1e-3)),
         ("cheap essays https://essaymill.example/buy-now", "link:reference", 0.0),
+        ("Fixed it with: curl -X POST http://localhost:5000/api/users -d '{}'", "link:reference", 1.0),
+        ("postgres listens on http://192.168.1.20:5432 here", "link:unvouched", 0.0),
+        ("the new docs are at flask.palletsprojects.com/en/latest/patterns/", "link:reference", 1.0),
+        ("cheap pills http://localhost.pills.example/buy", "link:reference", 0.0),
+        ("cheap pills http://pills.example/a/b/c/docs/buy", "link:reference", 0.0),
     ],
-    ids=["docs", "code-host", "own-on-topic-post", "same-site", "unrelated-shop", "shop-is-no-reference"],
+    ids=[
+        "docs",
+        "code-host",
+        "own-on-topic-post",
+        "same-site",
+        "unrelated-shop",
+        "shop-is-no-reference",
+        "localhost",
+        "private-address",
+        "docs-path-on-any-host",
+        "localhost-as-a-subdomain",
+        "docs-deep-in-a-shop-path",
+    ],
 )
 def test_links_are_judged_by_where_they_go(body, name, expected):
     assert signals(LinkFeatures(), body)[name] == expected

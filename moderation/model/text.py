@@ -331,6 +331,20 @@ _REFERENCE_SUFFIXES = (
     ".gov.au",
     ".europa.eu",
 )
+# A reader's own machine or network ("curl http://localhost:5000/api/users", "postgres at
+# 192.168.1.20:5432"): code, no site anyone is sent to. It read as an outside link, and "Fixed it with:
+# curl -X POST http://localhost:5000/..." was held at 0.72.
+_NOWHERE_HOST = re.compile(
+    r"(?:localhost|[\w-]+\.localhost|127(?:\.\d{1,3}){3}|0\.0\.0\.0|10(?:\.\d{1,3}){3}|192\.168(?:\.\d{1,3}){2}"
+    r"|172\.(?:1[6-9]|2\d|3[01])(?:\.\d{1,3}){2}|[\w-]+\.(?:local|internal|lan))(?::\d{1,5})?$"
+)
+# A documentation page wherever it is hosted: Sphinx's /en/latest/ and /en/stable/, /docs/, /doc/,
+# /manual/, /reference/ ("the new docs are at flask.palletsprojects.com/en/latest/patterns/" was held
+# at 0.82: the host is on no list).
+_DOCS_PATH = re.compile(
+    r"^(?:[\w+.-]{1,16}:)?(?://)?[^/]{1,253}/(?:[\w.-]+/){0,2}(?:docs?|documentation|manual|reference|en/(?:latest|stable))/",
+    re.I,
+)
 _REFERENCE_PREFIXES = ("docs.", "doc.", "developer.", "developers.", "wiki.", "en.wikipedia.", "learn.", "manual.")
 
 
@@ -344,6 +358,8 @@ class Link:
     def is_reference(self) -> bool:
         host = self.host
         if host.startswith(_REFERENCE_PREFIXES) or host.endswith(_REFERENCE_SUFFIXES) or ".gov." in host:
+            return True
+        if _NOWHERE_HOST.match(host) or _DOCS_PATH.search(self.url[:512]):
             return True
         return any(host == h or host.endswith("." + h) for h in _REFERENCE_HOSTS)
 
