@@ -224,6 +224,8 @@ def test_hidden_email_addresses(text, expected):
         ("useEffect(() => load(url), [url]); runs on every change", [], 0),
         ("my notes are in [notes](./notes.md) and [setup](setup.py)", [], 0),
         ("deps [url, link] then arr[link] = 1", [], 0),
+        ('[url = "https://x-shop.com"]x[/url] and [url] http://y-shop.com [/url]', ["x-shop.com", "y-shop.com"], 2),
+        ('see [my shop](https://x-shop.com "best prices") today', ["x-shop.com"], 0),
     ],
     ids=[
         "bbcode-anchor",
@@ -233,6 +235,8 @@ def test_hidden_email_addresses(text, expected):
         "react-dependency-array",
         "markdown-relative-paths",
         "code-with-brackets",
+        "bbcode-with-spaces-and-quotes",
+        "markdown-link-with-a-title",
     ],
 )
 def test_links_in_forum_markup_are_found(text, hosts, anchors):
@@ -357,6 +361,8 @@ def test_disguise_features_fire_only_on_disguise():
         "[url=" * 200_000,
         "](" * 500_000,
         ("[url=http://a.com]" + "x") * 50_000,
+        '](a "' * 200_000,
+        '[url = "' * 120_000,
         "a[.]" * 250_000,
         "www . " * 200_000,
         "hxxp" * 250_000,
@@ -383,6 +389,8 @@ def test_disguise_features_fire_only_on_disguise():
         "bbcode-openings",
         "markdown-openings",
         "bbcode-anchors",
+        "markdown-title-openings",
+        "bbcode-quoted-openings",
         "bracketed-dots",
         "spaced-www-flood",
         "defanged-schemes",

@@ -430,7 +430,9 @@ def _contact_kind(raw: str) -> tuple[str, str | None, str | None]:
 # neither, so none was found: "[url=http://cheap-pills.com/buy]cheap pills[/url]" had no link at all.
 # Each alternative starts at a bracket and stops at the next one, so the scan is linear.
 _MARKUP_LINK = re.compile(
-    r"\[(?:url|link)=([^\[\]\s]{1,2048})\]|\[(?:url|link)\]([^\[\]\s]{1,2048})\[/(?:url|link)\]|\]\(([^\s()\[\]]{1,2048})\)",
+    r"\[(?:url|link)\s{0,3}=\s{0,3}[\"']?([^\[\]\s\"']{1,2048})[\"']?\s{0,3}\]"
+    r"|\[(?:url|link)\]\s{0,3}([^\[\]\s]{1,2048})\s{0,3}\[/(?:url|link)\]"
+    r"|\]\(([^\s()\[\]]{1,2048})(?:\s{1,3}[\"'][^\"'()\[\]]{0,200}[\"'])?\)",
     re.IGNORECASE,
 )
 _MARKUP_CLOSE = re.compile(r"\[/(?:url|link)\]", re.IGNORECASE)
