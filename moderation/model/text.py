@@ -452,9 +452,19 @@ _HIDDEN_DOT = re.compile(
 )
 _HIDDEN_SLASH = re.compile(r"(?<=[a-z0-9])\s{0,3}(?:\(slash\)|\[slash\]|\{slash\})\s{0,3}(?=[a-z0-9])", re.IGNORECASE)
 _SPELLED_WWW = re.compile(
-    r"\bwww(?:\s?\.\s?|\s+dot\s+)([a-z0-9][a-z0-9-]{0,62})(?:\s?\.\s?|\s+dot\s+)([a-z]{2,12})\b", re.IGNORECASE
+    r"\bw\s?w\s?w(?:\s{0,3}\.\s{0,3}|\s{1,3}dot\s{1,3})([a-z0-9][a-z0-9-]{0,62})(?:\s{0,3}\.\s{0,3}|\s{1,3}dot\s{1,3})"
+    r"([a-z]{2,12})\b",
+    re.IGNORECASE,
 )
-_HIDDEN_LINK_NEEDS = ("(.)", "{.}", "dot]", "dot)", "dot}", "\u3002", "\uff61", "www")
+# "go to Rand Paul dot com", "quickcash dot net": a spelled dot before one of the commonest endings,
+# after a name that is no stop word, and not the "dot com" of "the dot com bubble" or "a dot com era".
+_SPELLED_DOT = re.compile(
+    r"(?<![\w.-])([a-z0-9][a-z0-9-]{1,62})\s{1,3}dot\s{1,3}(com|net|org|info|biz|co|io|xyz|online|site|shop|store|club)\b"
+    r"(?!\s{1,3}(?:bubble|boom|bust|crash|era|age|days|years|mania|company|companies|startup|startups|business"
+    r"|businesses|world|millionaire|millionaires)\b)",
+    re.IGNORECASE,
+)
+_HIDDEN_LINK_NEEDS = ("(.)", "{.}", "dot]", "dot)", "dot}", "\u3002", "\uff61", "www", "w w", " dot ")
 
 
 def _unhidden_links(text: str) -> str:
@@ -465,9 +475,22 @@ def _unhidden_links(text: str) -> str:
     text = _HIDDEN_DOT.sub(".", text)
     if "slash" in lowered:
         text = _HIDDEN_SLASH.sub("/", text)
-    if "www" in lowered:
+    if "www" in lowered or "w w" in lowered:
         text = _SPELLED_WWW.sub(_spelled_www, text)
+    if " dot " in lowered:
+        text = _SPELLED_DOT.sub(_spelled_dot, text)
     return text
+
+
+def _spelled_dot(match: re.Match) -> str:
+    name, ending = match.groups()
+    if name.lower() in STOP_WORDS or _AT_GAP_BEFORE.search(match.string, max(0, match.start() - 12), match.start()):
+        # An address's domain ("fixer77 at gmail dot com") stays as written, for hidden_emails.
+        return match.group(0)
+    return f"{name}.{ending}"
+
+
+_AT_GAP_BEFORE = re.compile(r"(?:\bat|@|[\[({<]\s?(?:at|@)\s?[\])}>])\s{0,3}$", re.IGNORECASE)
 
 
 def _spelled_www(match: re.Match) -> str:
@@ -475,7 +498,7 @@ def _spelled_www(match: re.Match) -> str:
     written = match.group(0)
     if ending.lower() not in _BARE_TLDS or not any(ch.isspace() for ch in written):
         return written  # no address, or a plain one the link finder reads as it is
-    return f"{written[:3]}.{name}.{ending}"
+    return f"www.{name}.{ending}"
 
 
 def _unmarked(text: str) -> tuple[str, int]:
