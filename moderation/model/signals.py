@@ -87,8 +87,9 @@ class PostSignals:
         under a known post (125 of 217 us on a 500-word post). Rows are computed one document at a
         time either way, so a kept row is the same to the bit."""
         if not posts or posts > _KEPT_POSTS_PER_CALL:
-            # A batch of many threads counts its posts with the rest, in one call: one call per post
-            # took batch scoring from 5,330 to 4,764 comments/s (100 threads of 20 per batch).
+            # A batch of many threads counts its posts with the rest, in one call, and leaves the
+            # 64-post cache to single checks (a batch would only churn it; measured, one call per
+            # post made no difference to batch speed: benchmarks/README.md, 15:35).
             return self.idf.transform([" ".join(sorted(a.stems)) for a in analysed])
         rest = self.idf.transform([" ".join(sorted(a.stems)) for a in analysed[posts:]])
         kept = [

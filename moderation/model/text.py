@@ -735,9 +735,9 @@ _ADDRESS_ENDINGS = _BARE_TLDS | {"edu", "gov", "ac", "at", "pl", "pt", "ie", "nz
 # country code after co/com/org/net/ac ("hotmail.co.uk") ends an address.
 _RUNS_ON = re.compile(r"[/\w@-]|\.[a-z0-9]", re.IGNORECASE)
 _COUNTRY_AFTER = re.compile(r"\.[a-z]{2}(?![\w.@/-]|\.[a-z0-9])", re.IGNORECASE)
-# Providers an address at "<name> at <provider>.com" may be at. A plain " at " with a plain dot is an
-# address only at one of these, named whole: "look at google.com" is a link to read, "fixer at
-# gmail.com" an address. Names that are also words or numbers ("live", "mail", "163") are left out.
+# Mail providers, named whole: "fixer at gmail dot com" is an address whatever its name looks like
+# (elsewhere a spelled " at " needs a mailbox-like name), and "name @gmail.com" is one where "Follow
+# @site.tv" is not. Names that are also words or numbers ("live", "mail", "163") are left out.
 _MAIL_PROVIDERS = frozenset(
     {
         "gmail",
@@ -767,11 +767,11 @@ _HIDDEN_EMAIL_NEEDS = ("@", "dot", "at)", "at]", "at}", "at>", "at )", "at ]", "
 _BRACKETS = "()[]{}<> "
 
 
-def _hides_address(text: str, match: re.Match) -> bool:
+def _hides_address(match: re.Match) -> bool:
     at_gap, host, dot_gap, ending = match.groups()
     if ending.lower() not in _ADDRESS_ENDINGS:
         return False
-    end = match.end()
+    text, end = match.string, match.end()
     if _RUNS_ON.match(text, end) and not (
         ending.lower() in ("co", "com", "org", "net", "ac") and _COUNTRY_AFTER.match(text, end)
     ):
@@ -791,7 +791,7 @@ def _hides_address(text: str, match: re.Match) -> bool:
     # gmail.com years ago", 0.96 as an address) the host is read as a link already.
     if dot != "dot" or host in STOP_WORDS:
         return False
-    name = match.string[match.start() : match.start(1)]
+    name = text[match.start() : match.start(1)]
     return host in _MAIL_PROVIDERS or any(ch.isdigit() or ch in "._-" for ch in name)
 
 
@@ -809,7 +809,7 @@ def hidden_emails(text: str) -> int:
     found = 0
     position = 0
     while (match := _HIDDEN_EMAIL.search(text, position)) is not None:
-        if _hides_address(text, match):
+        if _hides_address(match):
             found += 1
             position = match.end()
         else:

@@ -83,10 +83,9 @@ class Comment:
         _blank_nones(self, _COMMENT_TEXT_FIELDS)
         if self.type is None or self.type == "":
             self.type = "comment"
-        if self.parent is not None and not isinstance(self.parent, str):
+        if self.parent is not None:
             # An integer parent must still find its integer-id comment, now "12".
             _blank_nones(self, ("parent",))
-            self.parent = self.parent or None
         if self.extra is None:
             self.extra = {}
 
