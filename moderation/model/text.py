@@ -236,6 +236,9 @@ _TLD_WORDS = (
     "nl se ch be cz ro gr tr jp kr tw hk sg my th mx ar cl pe ae sa news blog today world agency guru"
 )
 _BARE_TLDS = frozenset(_TLD_WORDS.split())
+# Link shorteners under endings the list above leaves out: "goo.gl/DEqN8" was no link (6 spam comments
+# of the YouTube collection and the TubeSpam pilot), and "youtu.be" is YouTube's own.
+_SHORT_LINK_HOSTS = frozenset({"goo.gl", "youtu.be", "amzn.to", "is.gd", "v.gd", "shorturl.at", "rb.gy", "dlvr.it"})
 _HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _TRIM = "\"'()[]{}<>.,;:!?*“”‘’«»"
 
@@ -401,7 +404,7 @@ def _host_of(token: str) -> str | None:
         return lowered.split("/", 1)[0].split(":", 1)[0] or None
     host = lowered.split("/", 1)[0].split(":", 1)[0]
     labels = host.split(".")
-    if len(labels) < 2 or labels[-1] not in _BARE_TLDS:
+    if len(labels) < 2 or (labels[-1] not in _BARE_TLDS and host not in _SHORT_LINK_HOSTS):
         return None
     if not all(_HOST_LABEL.fullmatch(label) for label in labels):
         return None
@@ -464,7 +467,40 @@ _SPELLED_DOT = re.compile(
     r"|businesses|world|millionaire|millionaires)\b)",
     re.IGNORECASE,
 )
-_HIDDEN_LINK_NEEDS = ("(.)", "{.}", "dot]", "dot)", "dot}", "\u3002", "\uff61", "www", "w w", " dot ")
+# A short link with a backslash for its slash ("bit.ly\Kw769F", "goo.gl\DEqN8"), which no browser minds:
+# 3 comments of the YouTube collection and 13 of the TubeSpam pilot, all spam, and none was a link. The
+# name must start a token, so that a Windows path ("C:\Users\me\notes.io\x") is no link.
+_BACKSLASH_PATH = re.compile(r"(?<![\w.\\/:@-])((?:[a-z0-9-]{1,63}\.){1,4}([a-z]{2,12}))\\(?=[\w?#=])", re.IGNORECASE)
+# A dot with a space beside it before "com" or "org" ("pimpmyviews. com", "marketglory . com/game",
+# "www.youtube. com/watch?v="): 7 comments of the YouTube collection, all spam, none a link. Only where no
+# word follows, so that Portuguese "Muito bom. Com certeza" stays prose; ".NET" is not read this way
+# ("ASP .NET!" is a programmer's word, not an address).
+_SPACED_DOT = re.compile(
+    r"(?<![\w-])([a-z0-9][a-z0-9-]{1,62})(?:\s{1,3}\.\s{0,3}|\.\s{1,3})(com|org)(?=\s{0,3}(?:[^\w\s]|\Z))",
+    re.IGNORECASE,
+)
+# "FreeHackingTools24DOTcom": a capital DOT glued between the name and its ending.
+_GLUED_DOT = re.compile(r"(?<=[A-Za-z0-9])DOT(?=(?:com|net|org)\b)")
+_HIDDEN_LINK_NEEDS = (
+    "(.)",
+    "{.}",
+    "dot]",
+    "dot)",
+    "dot}",
+    "\u3002",
+    "\uff61",
+    "www",
+    "w w",
+    " dot ",
+    "\\",
+    ". com",
+    " .com",
+    ". org",
+    " .org",
+    "dotcom",
+    "dotnet",
+    "dotorg",
+)
 
 
 def _unhidden_links(text: str) -> str:
@@ -479,7 +515,20 @@ def _unhidden_links(text: str) -> str:
         text = _SPELLED_WWW.sub(_spelled_www, text)
     if " dot " in lowered:
         text = _SPELLED_DOT.sub(_spelled_dot, text)
+    if "\\" in text:
+        text = _BACKSLASH_PATH.sub(_backslash_path, text)
+    if ". " in text or " ." in text:
+        text = _SPACED_DOT.sub(_spelled_dot, text)
+    if "DOT" in text:
+        text = _GLUED_DOT.sub(".", text)
     return text
+
+
+def _backslash_path(match: re.Match) -> str:
+    host, ending = match.groups()
+    if ending.lower() in _BARE_TLDS or host.lower() in _SHORT_LINK_HOSTS:
+        return host + "/"
+    return match.group(0)
 
 
 def _spelled_dot(match: re.Match) -> str:
