@@ -270,6 +270,8 @@ def test_links_in_forum_markup_are_found(text, hosts, anchors):
         ("I moved the service to ASP .NET! The new one. Org chart attached.", []),
         ("hack any account, visit : FreeHackingTools24DOTcom", ["FreeHackingTools24.com"]),
         ("the dotcom bubble; Acme's DOT-com era", []),
+        ("I use python\u3002It works. Thanks\u3002Com certeza", []),
+        ("cheap loans QUICKCASH\u3002COM", ["QUICKCASH.COM"]),
     ],
     ids=[
         "spelled-dot-in-brackets",
@@ -294,6 +296,8 @@ def test_links_in_forum_markup_are_found(text, hosts, anchors):
         "dotnet-and-sentence-ends",
         "glued-capital-dot",
         "dotcom-as-a-word",
+        "ideographic-stop-ends-a-sentence",
+        "ideographic-stop-in-capitals",
     ],
 )
 def test_links_written_around_link_finders_are_found(text, urls):

@@ -449,8 +449,12 @@ _MARKUP_CLOSE = re.compile(r"\[/(?:url|link)\]", re.IGNORECASE)
 # Security's defanging ("evil[.]com", "hxxps://") is left alone: readers of a security blog write
 # indicators that way so that nobody can click them, and read as links they scored 0.98 (review).
 # Each pattern is a fixed-width look-around or a bounded run from "www", so the scan is linear.
+# An ideographic full stop is a dot only before a lower-case letter, a digit or a word in capitals
+# ("QUICKCASH。COM"): a reader writing in Chinese or Japanese ends an English sentence with one too,
+# and "I use python。It works" was a link to python.it ("Thanks。Com certeza" to thanks.com).
 _HIDDEN_DOT = re.compile(
-    r"(?<=[a-z0-9])(?:\s{0,3}(?:\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\})\s{0,3}|[\u3002\uff61])(?=[a-z0-9])",
+    r"(?<=[a-z0-9])(?:\s{0,3}(?:\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\})\s{0,3}(?=[a-z0-9])"
+    r"|[\u3002\uff61](?=(?-i:[a-z0-9]|[A-Z]{2,12}\b)))",
     re.IGNORECASE,
 )
 _HIDDEN_SLASH = re.compile(r"(?<=[a-z0-9])\s{0,3}(?:\(slash\)|\[slash\]|\{slash\})\s{0,3}(?=[a-z0-9])", re.IGNORECASE)
