@@ -225,8 +225,14 @@ def test_mentions_link_to_the_latest_earlier_comment_by_that_name_in_one_pass(mo
         ("Dana Whit", "My notes on the filtration vote: https://danawhit.example/pool-vote", "", 0.0),
         ("heath ledger", "I could have sworn I've been to this site before. I'll be bookmarking it.", "", 0.0),
         ("Kevin", "Kevin here: https://kevin.example", "", 0.0),
+        (
+            "Two Kids No Debt",
+            "We snowballed the two tiny balances, then wrote it up: https://twokidsnodebt.blog/our-payoff/",
+            "https://twokidsnodebt.blog",
+            0.0,
+        ),
     ],
-    ids=["keyword-anchor", "keyword-site", "signature", "own-blog", "person-name", "one-word"],
+    ids=["keyword-anchor", "keyword-site", "signature", "own-blog", "person-name", "one-word", "blog-name-stop-word"],
 )
 def test_author_name_repeated_as_a_keyword_phrase(author, body, author_url, expected):
     from moderation.model.features import AuthorFeatures

@@ -110,6 +110,11 @@ def test_real_text_in_other_scripts_is_not_a_disguise(text):
         ("This is helpful. https://docs.bestessayhelp.com/", "link:reference", 0.0),
         ("Official info: https://shop.gov.spam.example/offer", "link:reference", 0.0),
         ("Official info: https://www.health.gov.au/topics", "link:reference", 1.0),
+        (
+            "The staff report is on the agenda portal: https://riverton.legistar.com/Legislation.aspx",
+            "link:reference",
+            1.0,
+        ),
     ],
     ids=[
         "docs",
@@ -127,6 +132,7 @@ def test_real_text_in_other_scripts_is_not_a_disguise(text):
         "docs-subdomain-chosen-by-the-poster",
         "gov-inside-a-host",
         "gov-of-a-country",
+        "council-agenda-platform",
     ],
 )
 def test_links_are_judged_by_where_they_go(body, name, expected):

@@ -314,6 +314,12 @@ _REFERENCE_HOSTS = (
     "arxiv.org",
     "doi.org",
     "nih.gov",
+    # Platforms that councils publish their agendas, minutes and codes on: only a council gets a
+    # subdomain. "the staff report are on the city's agenda portal: https://riverton.legistar.com/..."
+    # was held at 0.75 on a probe of local-news comments.
+    "legistar.com",
+    "municode.com",
+    "ecode360.com",
     "archive.org",
     "europa.eu",
     "who.int",
