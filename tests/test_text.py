@@ -278,6 +278,17 @@ def test_links_in_forum_markup_are_found(text, hosts, anchors):
         ("the dotcom bubble; Acme's DOT-com era", []),
         ("I use python\u3002It works. Thanks\u3002Com certeza", []),
         ("cheap loans QUICKCASH\u3002COM", ["QUICKCASH.COM"]),
+        ("Make $500 a day from home: QuickCash\u3002Com", ["QuickCash.Com"]),
+        ("ran it from Microsoft.NET\\Framework64, then cd socket.io\\lib as corp.contoso.com\\jsmith", []),
+        ('printf("Welcome to example.com\\n"); and see www.site.com\\page', ["www.site.com/page"]),
+        ("Startups love .com. Everyone wants .com! Valeu mano. Com! Device Manager. COM & LPT", []),
+        (
+            "Play now at marketglory . com/game or tinyurl .com /k3bldr5",
+            ["marketglory.com/game", "tinyurl.com"],
+        ),
+        ("reach them at cybergeniehacks @ gmail . com. Tell them", []),
+        ("hack it at FreeHackingTools24DotCom, not in the DotCom bubble", ["FreeHackingTools24.Com"]),
+        ("join discord.gg/python or linktr.ee/someone", ["discord.gg/python", "linktr.ee/someone"]),
     ],
     ids=[
         "spelled-dot-in-brackets",
@@ -304,6 +315,14 @@ def test_links_in_forum_markup_are_found(text, hosts, anchors):
         "dotcom-as-a-word",
         "ideographic-stop-ends-a-sentence",
         "ideographic-stop-in-capitals",
+        "ideographic-stop-before-a-last-com",
+        "windows-paths-and-logins",
+        "backslash-in-a-c-string",
+        "talk-about-endings-and-portuguese-com",
+        "spaced-dot-after-at-or-before-a-path",
+        "spaced-address-is-an-email",
+        "glued-title-case-dot",
+        "shorteners-outside-the-endings",
     ],
 )
 def test_links_written_around_link_finders_are_found(text, urls):

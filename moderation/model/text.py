@@ -238,7 +238,24 @@ _TLD_WORDS = (
 _BARE_TLDS = frozenset(_TLD_WORDS.split())
 # Link shorteners under endings the list above leaves out: "goo.gl/DEqN8" was no link (6 spam comments
 # of the YouTube collection and the TubeSpam pilot), and "youtu.be" is YouTube's own.
-_SHORT_LINK_HOSTS = frozenset({"goo.gl", "youtu.be", "amzn.to", "is.gd", "v.gd", "shorturl.at", "rb.gy", "dlvr.it"})
+_SHORT_LINK_HOSTS = frozenset(
+    {"goo.gl", "youtu.be", "amzn.to", "is.gd", "v.gd", "shorturl.at", "rb.gy", "dlvr.it", "discord.gg", "linktr.ee"}
+    | {"lnk.to", "spoti.fi"}
+)
+# Link shorteners, whatever their ending: a backslash after one of them is a disguised slash.
+_SHORTENERS = _SHORT_LINK_HOSTS | {
+    "bit.ly",
+    "ow.ly",
+    "buff.ly",
+    "cutt.ly",
+    "rebrand.ly",
+    "t.ly",
+    "tinyurl.com",
+    "t.co",
+    "tiny.cc",
+    "lnkd.in",
+    "bl.ink",
+}
 _HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _TRIM = "\"'()[]{}<>.,;:!?*“”‘’«»"
 
@@ -455,12 +472,13 @@ _MARKUP_CLOSE = re.compile(r"\[/(?:url|link)\]", re.IGNORECASE)
 # Security's defanging ("evil[.]com", "hxxps://") is left alone: readers of a security blog write
 # indicators that way so that nobody can click them, and read as links they scored 0.98 (review).
 # Each pattern is a fixed-width look-around or a bounded run from "www", so the scan is linear.
-# An ideographic full stop is a dot only before a lower-case letter, a digit or a word in capitals
-# ("QUICKCASH。COM"): a reader writing in Chinese or Japanese ends an English sentence with one too,
-# and "I use python。It works" was a link to python.it ("Thanks。Com certeza" to thanks.com).
+# An ideographic full stop is a dot only before a lower-case letter, a digit, a word in capitals
+# ("QUICKCASH。COM") or a last "Com" ("QuickCash。Com"): a reader writing in Chinese or Japanese ends an
+# English sentence with one too, and "I use python。It works" was a link to python.it ("Thanks。Com
+# certeza" to thanks.com).
 _HIDDEN_DOT = re.compile(
     r"(?<=[a-z0-9])(?:\s{0,3}(?:\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\})\s{0,3}(?=[a-z0-9])"
-    r"|[\u3002\uff61](?=(?-i:[a-z0-9]|[A-Z]{2,12}\b)))",
+    r"|[\u3002\uff61](?=(?-i:[a-z0-9]|[A-Z]{2,12}\b|(?:Com|Net|Org)\b(?!\s{0,3}[^\W\d_]))))",
     re.IGNORECASE,
 )
 _HIDDEN_SLASH = re.compile(r"(?<=[a-z0-9])\s{0,3}(?:\(slash\)|\[slash\]|\{slash\})\s{0,3}(?=[a-z0-9])", re.IGNORECASE)
@@ -478,19 +496,27 @@ _SPELLED_DOT = re.compile(
     re.IGNORECASE,
 )
 # A short link with a backslash for its slash ("bit.ly\Kw769F", "goo.gl\DEqN8"), which no browser minds:
-# 3 comments of the YouTube collection and 13 of the TubeSpam pilot, all spam, and none was a link. The
-# name must start a token, so that a Windows path ("C:\Users\me\notes.io\x") is no link.
-_BACKSLASH_PATH = re.compile(r"(?<![\w.\\/:@-])((?:[a-z0-9-]{1,63}\.){1,4}([a-z]{2,12}))\\(?=[\w?#=])", re.IGNORECASE)
-# A dot with a space beside it before "com" or "org" ("pimpmyviews. com", "marketglory . com/game",
-# "www.youtube. com/watch?v="): 7 comments of the YouTube collection, all spam, none a link. Only where no
-# word follows, so that Portuguese "Muito bom. Com certeza" stays prose; ".NET" is not read this way
-# ("ASP .NET!" is a programmer's word, not an address).
+# 3 comments of the YouTube collection and 13 of the TubeSpam pilot, all spam, and none was a link. Only
+# after a link shortener or a "www." host that starts a token: any listed ending made links of Windows
+# paths and logins ("Microsoft.NET\Framework64" held at 0.53, "cd socket.io\lib" at 0.73,
+# "corp.contoso.com\jsmith") and of C strings ("example.com\n") (review).
+_BACKSLASH_PATH = re.compile(r"(?<![\w.\\/:@-])((?:[a-z0-9-]{1,63}\.){1,4}[a-z]{2,12})\\(?=[\w?#=])", re.IGNORECASE)
+# A dot with a space beside it before a lower-case "com" or "org" ("pimpmyviews. com", "marketglory .
+# com/game", "www.youtube. com/watch?v="): 7 comments of the YouTube collection, all spam, none a link.
+# With a space after the dot only, where no word follows; with a space before it, only before a path:
+# "Startups love .com." and "Everyone wants .com!" talk about the ending and were held at 0.82 and
+# 0.73, and Portuguese "Valeu mano. Com!" was spam at 0.93 (review). ".NET" is never read this way.
 _SPACED_DOT = re.compile(
-    r"(?<![\w-])([a-z0-9][a-z0-9-]{1,62})(?:\s{1,3}\.\s{0,3}|\.\s{1,3})(com|org)(?=\s{0,3}(?:[^\w\s]|\Z))",
+    r"(?<![\w-])([a-z0-9][a-z0-9-]{1,62})(?:\.\s{1,3}(?-i:com|org)(?=\s{0,3}(?:[^\w\s]|\Z))"
+    r"|\s{1,3}\.\s{0,3}(?-i:com|org)(?=\s{0,2}/[\w?#=]))",
     re.IGNORECASE,
 )
-# "FreeHackingTools24DOTcom": a capital DOT glued between the name and its ending.
-_GLUED_DOT = re.compile(r"(?<=[A-Za-z0-9])DOT(?=(?:com|net|org)\b)")
+# The domain of an address written around finders ("name @ gmail . com", "name (at) gmail . com") is
+# left to hidden_emails; a spelled " at " before a spaced dot is a place ("Play now at marketglory .
+# com/game"), since hidden_emails reads a spelled " at " only with a spelled "dot".
+_AT_SIGN_BEFORE = re.compile(r"(?:@|[\[({<]\s?(?:at|@)\s?[\])}>])\s{0,3}$", re.IGNORECASE)
+# "FreeHackingTools24DOTcom", "FreeHackingTools24DotCom": a capital DOT glued between name and ending.
+_GLUED_DOT = re.compile(r"(?<=[A-Za-z0-9])(?:DOT|Dot)(?=(?:com|net|org|Com|Net|Org|COM|NET|ORG)\b)")
 _HIDDEN_LINK_NEEDS = (
     "(.)",
     "{.}",
@@ -528,17 +554,26 @@ def _unhidden_links(text: str) -> str:
     if "\\" in text:
         text = _BACKSLASH_PATH.sub(_backslash_path, text)
     if ". " in text or " ." in text:
-        text = _SPACED_DOT.sub(_spelled_dot, text)
-    if "DOT" in text:
+        text = _SPACED_DOT.sub(_spaced_dot, text)
+    if "DOT" in text or "Dot" in text:
         text = _GLUED_DOT.sub(".", text)
     return text
 
 
 def _backslash_path(match: re.Match) -> str:
-    host, ending = match.groups()
-    if ending.lower() in _BARE_TLDS or host.lower() in _SHORT_LINK_HOSTS:
+    host = match.group(1)
+    lowered = host.lower()
+    if lowered in _SHORTENERS or lowered.startswith("www."):
         return host + "/"
     return match.group(0)
+
+
+def _spaced_dot(match: re.Match) -> str:
+    name = match.group(1)
+    if name.lower() in STOP_WORDS or _AT_SIGN_BEFORE.search(match.string, max(0, match.start() - 12), match.start()):
+        return match.group(0)
+    written = match.group(0)
+    return name + "." + written[len(name) :].strip().lstrip(".").strip()
 
 
 def _spelled_dot(match: re.Match) -> str:
