@@ -55,6 +55,20 @@ def test_phone_numbers(text, expected):
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my setup with the purple cards https://www.flickr.com/photos/tinkertess/53829104417/", 0),
+        ("the clip: youtube.com/watch?v=12345678901 and fb.com/groups/100877300245414/", 0),
+        ("call +1 555 0142 8890 or see https://x.example/123456789", 1),
+        ("call 555 https://shop.example/a 0142 8890", 0),
+    ],
+    ids=["photo-id", "video-and-group-ids", "phone-beside-a-link", "link-between-digit-groups"],
+)
+def test_digits_of_a_link_are_no_phone_number(text, expected):
+    assert analyse(text).phones == expected
+
+
+@pytest.mark.parametrize(
     ("text", "clean", "kind"),
     [
         ("Contact 𝐒𝐆𝐈𝟖𝟖 today", "Contact SGI88 today", "lookalike"),

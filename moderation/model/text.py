@@ -1337,7 +1337,9 @@ def _analyse(text: str) -> Analysis:
         anchors=(len(_ANCHOR.findall(clean)) if "<" in clean else 0) + marked_up,
         url_chars=sum(len(link.url) for link in links) if links else 0,
         emails=emails + hidden_emails(folded),
-        phones=_phones(folded, fast, has_digit, letter_runs),
+        phones=_phones(
+            _without_links(folded, links, fast) if links and has_digit else folded, fast, has_digit, letter_runs
+        ),
         messengers=len(find[_MESSENGER].findall(folded)) if may(_MESSENGER) else 0,
         handles=handles,
         contact_verb=may(_CONTACT_VERB) and find[_CONTACT_VERB].search(folded) is not None,
@@ -1349,6 +1351,15 @@ def _analyse(text: str) -> Analysis:
         words=tuple(words),
         stems=frozenset([w[:6] for w in distinct - STOP_WORDS if len(w) > 2]),  # content_stems
     )
+
+
+def _without_links(folded: str, links: list[Link], lowered: bool) -> str:
+    """``folded`` with each link written as a gap no phone number spans: the digits of an address are
+    an ID, not a number to call. "my setup https://www.flickr.com/photos/tinkertess/53829104417/" read
+    as a phone number and scored 0.996 (spam) on a probe of blog comments."""
+    for link in links:
+        folded = folded.replace(link.url.lower() if lowered else link.url, " _ ")
+    return folded
 
 
 def _new_analysis(**fields: object) -> Analysis:
