@@ -468,7 +468,8 @@ _MARKUP_CLOSE = re.compile(r"\[/(?:url|link)\]", re.IGNORECASE)
 # brackets ("forsoftlips (dot) com", "youtube(.)com", "quickcash[dot]com"), an ideographic full stop
 # ("quickcash。com", which browsers read as a dot), or "www . quickcash . com" / "www dot quickcash dot
 # com". Each is written back as the address it is, so the link finder judges it like any other link.
-# A spelled " dot " or a spaced " . " is read only after "www": "the dot com bubble" is no address.
+# A spelled " dot " or a spaced " . " is read after "www", and elsewhere only as _SPELLED_DOT and
+# _SPACED_DOT below say: "the dot com bubble" and "Startups love .com." are no addresses.
 # Security's defanging ("evil[.]com", "hxxps://") is left alone: readers of a security blog write
 # indicators that way so that nobody can click them, and read as links they scored 0.98 (review).
 # Each pattern is a fixed-width look-around or a bounded run from "www", so the scan is linear.
