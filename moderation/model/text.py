@@ -239,8 +239,20 @@ _BARE_TLDS = frozenset(_TLD_WORDS.split())
 # Link shorteners under endings the list above leaves out: "goo.gl/DEqN8" was no link (6 spam comments
 # of the YouTube collection and the TubeSpam pilot), and "youtu.be" is YouTube's own.
 _SHORT_LINK_HOSTS = frozenset(
-    {"goo.gl", "youtu.be", "amzn.to", "is.gd", "v.gd", "shorturl.at", "rb.gy", "dlvr.it", "discord.gg", "linktr.ee"}
-    | {"lnk.to", "spoti.fi"}
+    {
+        "goo.gl",
+        "youtu.be",
+        "amzn.to",
+        "is.gd",
+        "v.gd",
+        "shorturl.at",
+        "rb.gy",
+        "dlvr.it",
+        "discord.gg",
+        "linktr.ee",
+        "lnk.to",
+        "spoti.fi",
+    }
 )
 # Link shorteners, whatever their ending: a backslash after one of them is a disguised slash.
 _SHORTENERS = _SHORT_LINK_HOSTS | {
@@ -515,7 +527,8 @@ _SPACED_DOT = re.compile(
 # The domain of an address written around finders ("name @ gmail . com", "name (at) gmail . com") is
 # left to hidden_emails; a spelled " at " before a spaced dot is a place ("Play now at marketglory .
 # com/game"), since hidden_emails reads a spelled " at " only with a spelled "dot".
-_AT_SIGN_BEFORE = re.compile(r"(?:@|[\[({<]\s?(?:at|@)\s?[\])}>])\s{0,3}$", re.IGNORECASE)
+_AT_SIGN = r"@|[\[({<]\s?(?:at|@)\s?[\])}>]"
+_AT_SIGN_BEFORE = re.compile(rf"(?:{_AT_SIGN})\s{{0,3}}$", re.IGNORECASE)
 # "FreeHackingTools24DOTcom", "FreeHackingTools24DotCom": a capital DOT glued between name and ending.
 _GLUED_DOT = re.compile(r"(?<=[A-Za-z0-9])(?:DOT|Dot)(?=(?:com|net|org|Com|Net|Org|COM|NET|ORG)\b)")
 _HIDDEN_LINK_NEEDS = (
@@ -571,21 +584,28 @@ def _backslash_path(match: re.Match) -> str:
 
 def _spaced_dot(match: re.Match) -> str:
     name = match.group(1)
-    if name.lower() in STOP_WORDS or _AT_SIGN_BEFORE.search(match.string, max(0, match.start() - 12), match.start()):
+    if _no_name(match, name, _AT_SIGN_BEFORE):
         return match.group(0)
-    written = match.group(0)
-    return name + "." + written[len(name) :].strip().lstrip(".").strip()
+    return name + "." + match.group(0)[-3:]  # every match ends in its "com" or "org"
 
 
 def _spelled_dot(match: re.Match) -> str:
     name, ending = match.groups()
-    if name.lower() in STOP_WORDS or _AT_GAP_BEFORE.search(match.string, max(0, match.start() - 12), match.start()):
-        # An address's domain ("fixer77 at gmail dot com") stays as written, for hidden_emails.
+    if _no_name(match, name, _AT_GAP_BEFORE):
         return match.group(0)
     return f"{name}.{ending}"
 
 
-_AT_GAP_BEFORE = re.compile(r"(?:\bat|@|[\[({<]\s?(?:at|@)\s?[\])}>])\s{0,3}$", re.IGNORECASE)
+def _no_name(match: re.Match, name: str, at_before: re.Pattern) -> bool:
+    """Whether the word before a disguised dot is no site's name: a stop word, or the domain of an
+    address ("fixer77 at gmail dot com", "name @ gmail . com"), which stays as written for hidden_emails."""
+    return (
+        name.lower() in STOP_WORDS
+        or at_before.search(match.string, max(0, match.start() - 12), match.start()) is not None
+    )
+
+
+_AT_GAP_BEFORE = re.compile(rf"(?:\bat|{_AT_SIGN})\s{{0,3}}$", re.IGNORECASE)
 
 
 def _spelled_www(match: re.Match) -> str:
