@@ -1,14 +1,18 @@
 """Reasons found for a whole batch at once (``explain.explain_rows``) are those the row-by-row code gave.
 
 ``reference`` below is that code as it was (moderation/model/explain.py before the batched path): one
-row at a time, ``np.argsort`` per block and for the evidence. Both ways ``explain_rows`` works (a
-batch pass, and one row at a time below ``ROW_BY_ROW_BELOW`` rows) must give the same strings in the
-same order and the same evidence, ties included.
+row at a time, a stable ``np.argsort`` per block and for the evidence (equal strengths in column
+order, the same on every CPU). Both ways ``explain_rows`` works (a batch pass, and one row at a time
+below ``ROW_BY_ROW_BELOW`` rows) must give the same strings in the same order and the same evidence,
+ties included.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -23,6 +27,7 @@ from moderation.model.explain import (
     _SILENT,
     FeatureIndex,
     SignalValues,
+    _first,
     _segment_sums,
     _speaks,
     contributions,
@@ -45,7 +50,7 @@ def reference(row, contrib, index, raw, *, toward_spam, limit=3):
         if not mask.any():
             continue
         block_cols, block_vals = cols[mask], vals[mask] * sign
-        order = np.argsort(-block_vals)
+        order = np.argsort(-block_vals, kind="stable")
         terms = []
         for position in order[:40]:
             term = str(index.names[block_cols[position]]).partition(":")[2]
@@ -76,7 +81,7 @@ def reference(row, contrib, index, raw, *, toward_spam, limit=3):
         else:
             quoted = ", ".join(f"'{term}'" for term in detail)
             reasons.append(_BLOCKS[kind][0 if toward_spam else 1].format(terms=quoted))
-    strongest = np.argsort(-np.abs(vals))[:10]
+    strongest = np.argsort(-np.abs(vals), kind="stable")[:10]
     evidence = [(str(index.names[cols[i]]), float(vals[i])) for i in strongest]
     return reasons, evidence
 
@@ -176,6 +181,61 @@ def test_block_strengths_are_numpys_sums_bit_for_bit(longest):
     starts = np.cumsum(counts) - counts
     sums = _segment_sums(values, starts, counts)
     assert sums.tolist() == [values[s : s + c].sum() for s, c in zip(starts, counts, strict=True)]
+
+
+@pytest.mark.parametrize("k", [1, 3, 10, 40], ids=["k1", "k3", "k10", "k40"])
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "picked-rows"])
+def test_first_keys_are_a_stable_sorts_first(k, packed):
+    rng = np.random.default_rng(k)
+    counts = rng.choice([0, 1, k - 1, k, k + 1, 4 * k, 4 * k + 3, 300], size=80).clip(0)
+    keys = rng.choice([-2.0, -1.0, -0.5, 0.0, 0.25], size=int(counts.sum()))  # few values: ties everywhere
+    starts = np.cumsum(counts) - counts
+    if not packed:
+        order = rng.permutation(len(counts))  # segments taken out of order, as explain_rows(rows=...) does
+        counts, starts = counts[order], starts[order]
+    got = _first(keys, starts, counts, k)
+    for segment, (start, count) in enumerate(zip(starts.tolist(), counts.tolist(), strict=True)):
+        want = (start + np.argsort(keys[start : start + count], kind="stable")[:k]).tolist()
+        assert got[segment].tolist() == want + [-1] * (k - len(want))
+
+
+@pytest.mark.usefixtures("path")
+def test_equal_strengths_are_quoted_in_column_order(made_up):
+    _, index, raw = made_up
+    # Five equal terms toward spam, the last two ("cheap", "pills") at the lowest columns, written last.
+    columns = [WORD_COLUMNS[6], WORD_COLUMNS[7], WORD_COLUMNS[8], WORD_COLUMNS[0], WORD_COLUMNS[1]]
+    contrib = as_contributions([{int(c): 0.4 for c in columns}])
+    [(reasons, evidence)] = explain_rows(contrib, index, raw, np.array([True]))
+    assert reasons == ["wording common in spam: 'cheap', 'pills', 'garden'"]
+    assert [name for name, _ in evidence] == [str(NAMES[c]) for c in sorted(columns)]
+
+
+CPU_SCRIPT = """
+import numpy as np, scipy.sparse as sp
+from moderation.model.explain import FeatureIndex, SignalValues, explain_rows
+rng = np.random.default_rng(3)
+names = np.asarray([f"word:w{i}x" for i in range(300)] + [f"char:c{i}yy" for i in range(300)], dtype=object)
+dense = rng.choice([0.0, 0.1, 0.2, -0.2], size=(40, 600)) * (rng.random((40, 600)) < 0.5)
+contrib = sp.csr_matrix(dense)
+raw = SignalValues(np.zeros((40, 0)), np.zeros(0, dtype=np.int64))
+print(explain_rows(contrib, FeatureIndex(names), raw, np.arange(40) % 2 == 0))
+"""
+
+
+def test_reasons_do_not_depend_on_the_cpu():
+    """numpy's default sort orders equal keys one way with AVX-512 and another without it (numpy 2.4):
+    on an AVX-512 machine, reasons taken in np.argsort's order differed for this script with its
+    vector sorts disabled. Quoting equal strengths in column order, they are the same either way."""
+    runs = []
+    for disabled in ("", "X86_V4 AVX512_ICL AVX512_SPR AVX512_SKX AVX512F X86_V3 AVX2"):
+        env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": disabled}
+        command = [sys.executable, "-c", CPU_SCRIPT]
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+        if result.returncode != 0:
+            pytest.skip(f"numpy refused NPY_DISABLE_CPU_FEATURES={disabled!r} here: {result.stderr.strip()[-200:]}")
+        runs.append(result.stdout.splitlines())
+    assert runs[0] == runs[1]
+    assert "wording common" in runs[0][0]
 
 
 @pytest.mark.usefixtures("path")

@@ -211,6 +211,7 @@ class FeatureIndex:
         # writes the same value, so no lock is needed.
         self._speaks = np.full(len(names), -1, dtype=np.int8)
         self._phrases: dict[int, str] = {}
+        self._terms: dict[int, str] = {}
 
     @classmethod
     def for_model(cls, model: ScoringModel) -> FeatureIndex:
@@ -224,8 +225,12 @@ class FeatureIndex:
         return cls(model.feature_names, block, SignalLayout.for_model(model))
 
     def term(self, column: int) -> str:
-        """An n-gram column's term, without its namespace."""
-        return str(self.names[column]).partition(":")[2]
+        """An n-gram column's term, without its namespace; kept once found (a batch's reasons quote
+        about 6 terms a comment, 2.3 us each split from its name every time)."""
+        term = self._terms.get(column)
+        if term is None:
+            term = self._terms[column] = str(self.names[column]).partition(":")[2]
+        return term
 
     def speaks(self, columns: np.ndarray) -> np.ndarray:
         """Per n-gram column, whether its term says something to a person (``_speaks``)."""
@@ -294,10 +299,12 @@ def explain_rows(
     of largest magnitude.
 
     Row by row (an argsort and masks per block, a name split and ``_speaks`` per term) this took 41%
-    of batch scoring with reasons (benchmarks/README.md, bench_speed). Where equal strengths meet in
-    what a row shows, that row is sorted as before, alone, with ``np.argsort``: n-grams that always
-    occur together get equal weights, so such ties are common, and numpy's default sort is not
-    stable (a stable order changed the terms or evidence of 60 of 2,000 benchmark comments).
+    of batch scoring with reasons (benchmarks/README.md, bench_speed).
+
+    Equal strengths are common (n-grams that always occur together get equal weights) and go in
+    column order, here and row by row: a stable sort's order. numpy's default sort orders equal keys
+    one way on a CPU with AVX-512 and others without it (numpy 2.4: three orders of the same array
+    under NPY_DISABLE_CPU_FEATURES), so reasons quoted by np.argsort's order changed with the machine.
     """
     indptr = np.asarray(contrib.indptr, dtype=np.int64)
     if rows is None:
@@ -389,12 +396,7 @@ def explain_rows(
             reasons[row].append(templates[kind][0 if spam[row] else 1].format(terms=quoted))
 
     # Evidence: the ten contributions of largest magnitude either way.
-    magnitude = -np.abs(vals)
-    top, smallest = _smallest(magnitude, starts, counts, 11)
-    top = top[:, :10]
-    tied = _tied(smallest, counts, np.full(n, 9))
-    if len(tied):
-        top[tied] = _argsorted(magnitude, starts[tied], counts[tied], 10)
+    top = _first(-np.abs(vals), starts, counts, 10)
     shown = top[top >= 0]
     evidence = list(zip(index.names[cols[shown]].tolist(), vals[shown].tolist(), strict=True))
     ends = np.cumsum(np.minimum(counts, 10)).tolist()
@@ -420,7 +422,7 @@ def _explain_one(
         terms = []
         # Term by term, stopping at the third that speaks: a one-comment check meets mostly columns
         # not yet known to speak or not, and finding that for all 40 took 104 us a comment, not 72.
-        for column in block_cols[np.argsort(-block_vals)[:40]].tolist():
+        for column in block_cols[np.argsort(-block_vals, kind="stable")[:40]].tolist():
             if index.speaks_one(column):
                 terms.append(index.term(column))
                 if len(terms) == 3:
@@ -446,196 +448,91 @@ def _explain_one(
         else:
             quoted = "'" + "', '".join(detail) + "'"
             reasons.append(_BLOCKS[kind][0 if toward_spam else 1].format(terms=quoted))
-    strongest = np.argsort(-np.abs(vals))[:10]
+    strongest = np.argsort(-np.abs(vals), kind="stable")[:10]
     evidence = list(zip(index.names[cols[strongest]].tolist(), vals[strongest].tolist(), strict=True))
     return reasons, evidence
 
 
-def _smallest(keys: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each segment ``keys[start : start + count]``, where its ``k`` smallest keys are, smallest
-    first, and those keys: two arrays of segments x ``k``, holding -1 and inf past a segment's end.
+def _first(keys: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int) -> np.ndarray:
+    """For each segment ``keys[start : start + count]``, where its ``k`` smallest keys are, in order,
+    equal keys in the order they come (a stable sort's first ``k``): segments x ``k``, -1 past a
+    segment's end.
 
-    Equal keys come in no set order (``_tied`` finds them). Sorting every entry of a 2,000-comment
-    batch (600k) at once, by row and key with ``np.lexsort``, took longer than explaining row by row.
-    Here the keys that cannot be among a long segment's ``k`` smallest are dropped first, and the rest
-    of each segment, padded to the length of others like it, is partitioned.
+    Only the keys that can be among a segment's ``k`` smallest are sorted: in a segment of at least
+    4k keys, the minima of 4k disjoint chunks are 4k of its keys, so the k-th smallest of them bounds
+    its k-th smallest (a 2,000-comment batch's evidence: of 626,000 entries, 105,000 were sorted with
+    the largest of k minima as the bound, 45,000 with this one). ``np.lexsort`` is stable: equal keys
+    keep their places' order.
     """
-    top = np.full((len(counts), k), -1, dtype=np.int64)
-    sorted_keys = np.full((len(counts), k), np.inf)
-    # The segments' keys side by side (``at``: where each came from), unless they are already.
+    n = len(counts)
+    out = np.full((n, k), -1, dtype=np.int64)
     total = int(counts.sum())
+    if not total or not k:
+        return out
     packed = np.cumsum(counts) - counts
     at = None
     if total != len(keys) or not np.array_equal(starts, packed):
         at = ranges(starts, counts)
-        keys, starts = keys[at], packed
-    long = np.flatnonzero(counts >= 4 * k)
-    kept = None
+        keys = keys[at]
+    segment = np.repeat(np.arange(n), counts)
+    chunks = 4 * k
+    long = np.flatnonzero(counts >= chunks)
     if len(long):
-        # The smallest keys of k disjoint chunks are k keys: the largest of them bounds the k-th smallest.
-        cuts = starts[long, None] + np.arange(k + 1) * counts[long, None] // k
-        # The last cut of each segment only ends its last chunk (what follows it is not used).
-        cuts[:, -1] = np.minimum(cuts[:, -1], len(keys) - 1)
-        least = np.minimum.reduceat(keys, cuts.ravel()).reshape(len(long), k + 1)
-        bound = np.full(len(counts), np.inf)
-        bound[long] = least[:, :k].max(axis=1)
-        kept = np.flatnonzero(keys <= np.repeat(bound, counts))
-        counts = np.bincount(np.repeat(np.arange(len(counts)), counts)[kept], minlength=len(counts))
-        starts = np.cumsum(counts) - counts
-        keys = keys[kept]
-    bucket = np.ceil(np.log2(np.maximum(counts, k))).astype(np.int64)
-    for number in np.unique(bucket).tolist():
-        rows = np.flatnonzero(bucket == number)
-        width = max(int(counts[rows].max()), k)
-        place = np.arange(width)
-        inside = place < counts[rows, None]
-        padded = np.full((len(rows), width), np.inf)
-        padded[inside] = keys[(starts[rows, None] + place)[inside]]
-        part = np.argpartition(padded, k - 1, axis=1)[:, :k] if width > k else np.broadcast_to(place, padded.shape)
-        chosen = np.take_along_axis(padded, part, axis=1)
-        order = np.argsort(chosen, axis=1, kind="stable")
-        part = np.take_along_axis(part, order, axis=1)
-        sorted_keys[rows] = np.take_along_axis(chosen, order, axis=1)
-        top[rows] = np.where(part < counts[rows, None], starts[rows, None] + part, -1)
-    found = top >= 0
-    for back in (kept, at):
-        if back is not None:
-            top[found] = back[top[found]]
-    return top, sorted_keys
-
-
-def _tied(sorted_keys: np.ndarray, counts: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """Rows where two equal keys meet at or before place ``last[row]`` of ``_smallest``'s order: there
-    ``np.argsort``, which is not stable, decides which comes first."""
-    place = np.arange(sorted_keys.shape[1] - 1)
-    tie = (sorted_keys[:, 1:] == sorted_keys[:, :-1]) & (place + 1 < counts[:, None]) & (place <= last[:, None])
-    return np.flatnonzero(tie.any(axis=1))
+        cuts = packed[long, None] + np.arange(chunks + 1) * counts[long, None] // chunks
+        # The last cut only ends a segment's last chunk; past the end of the array it is the last place.
+        cuts[:, -1] = np.minimum(cuts[:, -1], total - 1)
+        least = np.minimum.reduceat(keys, cuts.ravel()).reshape(len(long), chunks + 1)[:, :chunks]
+        bound = np.full(n, np.inf)
+        bound[long] = np.partition(least, k - 1, axis=1)[:, k - 1]
+        kept = np.flatnonzero(keys <= bound[segment])
+    else:
+        kept = np.arange(total)
+    # Segments as 16-bit keys where they fit: numpy sorts those by radix.
+    segment_keys = segment[kept].astype(np.uint16) if n <= 1 << 16 else segment[kept]
+    kept = kept[np.lexsort((keys[kept], segment_keys))]
+    segment = segment[kept]
+    rank = np.arange(len(kept)) - np.searchsorted(segment, segment)
+    first = rank < k
+    out[segment[first], rank[first]] = kept[first] if at is None else at[kept[first]]
+    return out
 
 
 def _chosen(
     index: FeatureIndex, cols: np.ndarray, keys: np.ndarray, starts: np.ndarray, counts: np.ndarray
 ) -> np.ndarray:
-    """Per segment of ``keys`` (one row's entries of a block, strongest smallest), the places of the
-    terms its reason shows: the three strongest that speak among its 40 strongest, in ``np.argsort``'s
-    order; -1 where there are fewer.
+    """Per segment of ``keys`` (one row's entries of a block, strongest smallest, laid out one row
+    after another), the places of the terms its reason shows: the first three that speak among its
+    first 40 (by strength, equal strengths by column); -1 where there are fewer.
 
-    Only terms that speak are ranked (38% of the character n-grams of a benchmark batch). A row's 40
-    strongest are found (``_examined``) only where its last term shown might fall outside them (more
-    than 40 entries at least as strong), or where equal strengths leave the terms' order to
-    ``np.argsort``.
+    Only terms that speak are ranked (38% of the character n-grams of a benchmark batch); a term
+    shown must then have fewer than 40 entries before it: stronger ones, or equally strong ones at
+    an earlier column.
     """
     rows = len(counts)
     row_of = np.repeat(np.arange(rows), counts)
     speaking = np.flatnonzero(index.speaks(cols))
     speaking_counts = np.bincount(row_of[speaking], minlength=rows)
-    top, smallest = _smallest(keys[speaking], np.cumsum(speaking_counts) - speaking_counts, speaking_counts, 4)
+    top = _first(keys[speaking], np.cumsum(speaking_counts) - speaking_counts, speaking_counts, 3)
     chosen = np.full((rows, 3), -1, dtype=np.int64)
-    found = top[:, :3] >= 0
-    chosen[found] = speaking[top[:, :3][found]]
+    found = top >= 0
+    chosen[found] = speaking[top[found]]
+    # A term shown must have fewer than 40 entries before it. Rows where at most 40 entries are as
+    # strong as their last term shown are sure; the few others are counted exactly, term by term.
     shown = found.sum(axis=1)
-    place = np.arange(3)
-    equal = ((smallest[:, :3] == smallest[:, 1:]) & (place + 1 < speaking_counts[:, None])).any(axis=1)
-    weakest = smallest[np.arange(rows), np.maximum(shown - 1, 0)]
-    as_strong = np.bincount(row_of[keys <= weakest[row_of]], minlength=rows)
-    # Rows with equal strengths among their terms are sorted whole at once: partitioning them too
-    # would only find the tie again.
-    tied = np.flatnonzero(equal)
-    outside = np.flatnonzero(~equal & (shown > 0) & (counts > 40) & (as_strong > 40))
-    redo = np.concatenate([tied, outside])
-    if len(redo):
-        examined = np.full((len(redo), 40), -1, dtype=np.int64)
-        speaks = np.zeros((len(redo), 40), dtype=bool)
-        if len(tied):
-            sorted_places = _argsorted(keys, starts[tied], counts[tied], 40)
-            examined[: len(tied)] = sorted_places
-            speaks[: len(tied)] = _speaking(index, cols, sorted_places)
-        if len(outside):
-            examined[len(tied) :], speaks[len(tied) :] = _examined(index, cols, keys, starts[outside], counts[outside])
-        picked = speaks & (np.cumsum(speaks, axis=1) <= 3)
-        order = np.argsort(~picked, axis=1, kind="stable")[:, :3]
-        chosen[redo] = np.where(
-            np.take_along_axis(picked, order, axis=1), np.take_along_axis(examined, order, axis=1), -1
-        )
+    crowded = np.flatnonzero((counts > 40) & (shown > 0))
+    if len(crowded):
+        last = chosen[crowded, shown[crowded] - 1]
+        bound = np.full(rows, -np.inf)
+        bound[crowded] = keys[last]
+        as_strong = np.bincount(row_of[keys <= bound[row_of]], minlength=rows)
+        for row in crowded[as_strong[crowded] > 40].tolist():
+            segment = keys[starts[row] : starts[row] + counts[row]]
+            for place in range(int(shown[row])):
+                key, at = keys[chosen[row, place]], chosen[row, place] - starts[row]
+                if np.count_nonzero(segment < key) + np.count_nonzero(segment[:at] == key) >= 40:
+                    chosen[row, place:] = -1
+                    break
     return chosen
-
-
-def _examined(
-    index: FeatureIndex, cols: np.ndarray, keys: np.ndarray, starts: np.ndarray, counts: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per segment of ``keys`` (one row's entries of a block), where its 40 smallest keys (strongest
-    terms) are, in ``np.argsort``'s order, and whether each speaks; only as far as a reason looks: to
-    its third term that speaks.
-
-    Many rows have three terms that speak among their eight strongest: those are found first, and
-    only the others look at 40 (partitioning for 41 keys rather than 9 took twice as long).
-    """
-    examined = np.full((len(counts), 40), -1, dtype=np.int64)
-    speaks = np.zeros((len(counts), 40), dtype=bool)
-    pending = np.arange(len(counts))
-    for width in (8, 40):
-        top, smallest = _smallest(keys, starts[pending], counts[pending], width + 1)
-        places = top[:, :width]
-        found = _speaking(index, cols, places)
-        tied = _tied_terms(smallest, found, counts[pending], final=width == 40)
-        if len(tied):
-            places[tied] = _argsorted(keys, starts[pending[tied]], counts[pending[tied]], width)
-            found[tied] = _speaking(index, cols, places[tied])
-        settled = (found.sum(axis=1) >= 3) | (counts[pending] <= width) | (width == 40)
-        examined[pending[settled], :width] = places[settled]
-        speaks[pending[settled], :width] = found[settled]
-        pending = pending[~settled]
-    return examined, speaks
-
-
-def _tied_terms(sorted_keys: np.ndarray, speaks: np.ndarray, counts: np.ndarray, *, final: bool) -> np.ndarray:
-    """Rows whose terms ``np.argsort``, which is not stable, could have chosen otherwise among the
-    places of ``speaks``: where equal strengths hold two terms that speak at or before the third term
-    that speaks (their order is the terms' order), or straddle the last place (which of them is looked
-    at) in a row that looks no further (``final``, or three terms found). Equal strengths among
-    terms that do not speak change nothing: checking only those cut the rows and blocks sorted alone
-    in a 2,000-comment benchmark batch from 950 to 688 (of 4,000)."""
-    rows, width = speaks.shape
-    seen = np.cumsum(speaks, axis=1)
-    three = seen[:, -1] >= 3
-    last = np.where(three, np.argmax(seen >= 3, axis=1), np.minimum(counts, width) - 1)
-    place = np.arange(width)
-    equal = (sorted_keys[:, 1:] == sorted_keys[:, :-1]) & (place + 1 < counts[:, None])  # place i = place i + 1
-    first = np.ones((rows, width), dtype=bool)
-    first[:, 1:] = ~equal[:, :-1]
-    group = np.cumsum(first, axis=1) - 1
-    begins = np.maximum.accumulate(np.where(first, place, 0), axis=1)
-    cells = np.arange(rows)[:, None] * width + group
-    spoken = np.bincount(cells[speaks], minlength=rows * width).reshape(rows, width)
-    several = np.take_along_axis(spoken, group, axis=1) >= 2
-    looked_at = begins <= last[:, None]
-    if not final:
-        # A row without three terms here looks further, unless it has no more: for it, only what
-        # crosses the boundary matters now.
-        looked_at &= (three | (counts <= width))[:, None]
-    straddles = equal[:, -1] & (looked_at[:, -1] | ~three)
-    return np.flatnonzero((several & looked_at).any(axis=1) | straddles)
-
-
-def _speaking(index: FeatureIndex, cols: np.ndarray, places: np.ndarray) -> np.ndarray:
-    """Whether the term at each of ``places`` (-1: none) speaks."""
-    speaks = np.zeros(places.shape, dtype=bool)
-    found = places >= 0
-    speaks[found] = index.speaks(cols[places[found]])
-    return speaks
-
-
-def _argsorted(keys: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int) -> np.ndarray:
-    """The first ``k`` places of ``np.argsort`` of each segment ``keys[start : start + count]`` (-1 past
-    its end), ties ordered as that sort orders them: segments of one length are sorted as the rows of
-    one 2-D array, which numpy sorts one by one, as it sorts a lone row."""
-    out = np.full((len(counts), k), -1, dtype=np.int64)
-    by_length = np.argsort(counts, kind="stable")
-    for group in np.split(by_length, np.flatnonzero(np.diff(counts[by_length])) + 1):
-        length = int(counts[group[0]]) if len(group) else 0
-        if length:
-            places = np.argsort(keys[starts[group, None] + np.arange(length)], axis=1)[:, :k]
-            out[group, : places.shape[1]] = starts[group, None] + places
-    return out
 
 
 def _segment_sums(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
