@@ -156,3 +156,79 @@ def test_texts_around_a_match_analyse_as_the_reference(pattern, data):
     with pytest.MonkeyPatch.context() as patch:
         expected = reference(patch, body)
     assert text._analyse(body) == expected
+
+
+# Pieces of addresses written around finders, and of prose around an "@".
+ADDRESS_PIECES = [
+    "@",
+    " @ ",
+    "@ ",
+    "(@)",
+    "[at]",
+    "(at)",
+    " at ",
+    "dot",
+    " dot ",
+    "(.)",
+    "[.]",
+    ".",
+    " . ",
+    "gmail",
+    "proton",
+    "com",
+    "org",
+    "co.uk",
+    "John",
+    "j.doe",
+    "fixer77",
+    "-",
+    " ",
+    "\n",
+    "K",
+    "\u017f",
+    "\u0130",
+    "DOT",
+    "@Argon:",
+    "(",
+    ")",
+]
+
+
+def _without_at_sign_precheck(body: str) -> int:
+    # hidden_emails returns 0 without its scan when a text has no spelled or bracketed "at" or dot and
+    # no "@" before a host and a dot; with a pattern that always matches there, the scan always runs.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(text, "_AT_SIGN_HOST", re.compile(""))
+        return text.hidden_emails(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "count"),
+    [
+        ("mail John at gmail(.)com now", 1),
+        ("write fixer77 at proton [.] me", 1),
+        ("me (@) gmail . com", 1),
+        ("x @gmail.com", 1),
+        ("Jo@ gmail(dot)com", 1),
+        ("@Argon: Leading from behind.", 0),
+        ("@Marguerite Lowe Thank you. I agree", 0),
+    ],
+    ids=[
+        "at-bracketed-dot",
+        "at-spaced-bracketed-dot",
+        "bracketed-sign",
+        "sign-provider",
+        "sign-dot-word",
+        "reply",
+        "reply-sentence",
+    ],
+)
+def test_the_at_sign_precheck_keeps_every_hidden_address(body, count):
+    assert text.hidden_emails(body) == _without_at_sign_precheck(body) == count
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(ADDRESS_PIECES), min_size=1, max_size=14))
+def test_the_at_sign_precheck_drops_no_hidden_address(pieces):
+    body = "".join(pieces)
+    assert text.hidden_emails(body) == _without_at_sign_precheck(body)
