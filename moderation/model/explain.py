@@ -262,9 +262,10 @@ class FeatureIndex:
 
 Explanation = tuple[list[str], list[tuple[str, float]]]
 
-# Fewer rows than this are explained one by one: a batch pass has a fixed cost of ~500 us (some 150
-# numpy calls), against ~70 us per row one by one; at 32 rows a batch took 65 us per row.
-ROW_BY_ROW_BELOW = 32
+# Fewer rows than this are explained one by one (~75 us a row). With one stable selection per block
+# (bb6de62) a batch pass costs less than the tie emulation before it: benchmark rows, median per call,
+# 4 rows 439 us batched / 303 one by one, 8 rows 555 / 574, 16 rows 790 / 1,144, 32 rows 1,214 / 2,287.
+ROW_BY_ROW_BELOW = 8
 
 
 def reasons_for(
