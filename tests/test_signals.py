@@ -271,3 +271,23 @@ def test_a_batch_of_many_posts_gives_what_each_post_gives_alone(post_signals):
     together = post_signals.rows(checks)
     apart = np.vstack([post_signals.rows([item]) for item in checks])
     np.testing.assert_array_equal(together, apart)
+
+
+def test_comments_with_nothing_to_relate_to_leave_the_others_rows_as_they_are(post_signals):
+    """A comment with no post and no other comment beside it gets a row of zeros without the block's
+    work; a batch mixing such comments with related ones gives each related row what it gets alone."""
+    post = Post(title="Pruning climbing roses", body="Prune climbing roses after flowering; cut the oldest canes.")
+    thread = Thread(post=Post(title="", body=""), comments=[Comment(body="Cut canes."), Comment(body="Which canes?")])
+    lone = Comment(body="Cut the oldest canes first, then feed the roses.")
+    items = [
+        item_for_comment(lone, None, None),  # nothing to relate to
+        item_for_comment(lone, post, None),  # a post
+        item_for_comment(lone, Post(title=" ", body="\n"), None),  # a blank post: nothing
+        *items_from_thread(thread),  # no post, but a comment beside each
+        *items_from_thread(Thread(post=Post(title="", body=""), comments=[lone])),  # alone in its thread
+        item_for_comment(lone, None, thread),  # beside a thread
+    ]
+    together = post_signals.rows(items)
+    assert [bool(row.any()) for row in together] == [False, True, False, True, True, False, True]
+    apart = np.vstack([post_signals.rows([item]) for item in items])
+    np.testing.assert_array_equal(together, apart)

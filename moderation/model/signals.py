@@ -107,6 +107,19 @@ class PostSignals:
 
     def rows(self, items) -> np.ndarray:
         out = np.zeros((len(items), len(self.NAMES)))
+        # A comment with neither a post nor another comment beside it has nothing to relate to, and its
+        # row is all zeros: a check under a post the service does not know spent 169 of its 881 us here
+        # (median of 2,000, shipped model). Each row depends on its own item alone, so the others'
+        # rows are the same computed without it.
+        related = [
+            row
+            for row, item in enumerate(items)
+            if len(item.thread_bodies) > (item.index >= 0) or item.post_text.strip()
+        ]
+        if len(related) < len(items):
+            if related:
+                out[related] = self.rows([items[row] for row in related])
+            return out
         # Posts first, so that their rows can come from the cache (``_vectors``).
         texts: dict[str, int] = {text: number for number, text in enumerate(dict.fromkeys(i.post_text for i in items))}
         posts_here = len(texts)
