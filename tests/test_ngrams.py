@@ -125,14 +125,14 @@ def test_random_unicode(vectorizer, texts):
 @pytest.fixture(autouse=True)
 def _every_batch_counted(monkeypatch):
     # Small word batches go to scikit-learn for speed; here every batch goes through this module.
-    monkeypatch.setattr(ngrams, "SMALL_WORD_BATCH", 0)
+    monkeypatch.setattr(ngrams, "SMALL_BATCH_CHARS", {})
 
 
 def test_small_word_batches_are_scikit_learns_and_the_same():
     vectorizer = _fitted(TfidfVectorizer, CONFIGS["word-ours"])
     texts = FIT_TEXTS[:3]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ngrams, "SMALL_WORD_BATCH", 8)
+        patch.setattr(ngrams, "SMALL_BATCH_CHARS", {"word": 10**6})
         check(vectorizer, texts)
         assert_identical(vectorizer.transform(FIT_TEXTS[:20]), ngrams.transform(vectorizer, iter(FIT_TEXTS[:20])))
 
