@@ -291,3 +291,30 @@ def test_comments_with_nothing_to_relate_to_leave_the_others_rows_as_they_are(po
     assert [bool(row.any()) for row in together] == [False, True, False, True, True, False, True]
     apart = np.vstack([post_signals.rows([item]) for item in items])
     np.testing.assert_array_equal(together, apart)
+
+
+@pytest.mark.parametrize("size", [513, 900], ids=["just-long", "long"])
+def test_a_long_thread_in_slices_gives_what_it_gives_whole(post_signals, monkeypatch, size):
+    """Past _LONG_THREAD comments a call vectorises only the comments within the window of its own, and
+    a thread's counts and first appearances are kept for its next slice: the rows are those of the
+    whole thread vectorised for every call, as before."""
+    rng = random.Random(size)
+    thread = _thread(rng, size, 0)
+    comments = list(thread.comments)
+    for k in range(0, size, 97):  # the same comment twice in one thread
+        comments[k] = comments[(k * 7) % size]
+    thread = Thread(post=thread.post, comments=comments)
+    items = items_from_thread(thread)
+    beside = [item_for_comment(Comment(body=" ".join(rng.choices(WORDS, k=8))), thread.post, thread) for _ in range(3)]
+    context = signals.ContextSignals()
+    calls = [items[:200], items[200:400], items[400:], items[size // 2 : size // 2 + 7] + beside, beside]
+    got_post = [post_signals.rows(call) for call in calls]
+    got_context = [context.rows(call) for call in calls]
+    with monkeypatch.context() as patch:
+        patch.setattr(signals, "_LONG_THREAD", 10**9)
+        patch.setattr(signals, "_KEPT_FIRST_SEEN", [None])
+        fresh = signals.PostSignals(post_signals.idf, post_signals.shingle_size)
+        for call, post_rows, context_rows in zip(calls, got_post, got_context, strict=True):
+            np.testing.assert_array_equal(post_rows, fresh.rows(call))
+            np.testing.assert_array_equal(context_rows, signals.ContextSignals().rows(call))
+    assert any(row.any() for rows in got_post for row in rows[:, 5:8])  # thread signals were compared

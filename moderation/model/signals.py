@@ -69,14 +69,17 @@ class PostSignals:
         self.idf = idf
         self.shingle_size = int(shingle_size)
         self._post_vector = functools.lru_cache(maxsize=64)(self._vector)
+        self._kept_thread: tuple[tuple[str, ...], _ThreadCounts] | None = None
 
     def __getstate__(self):
-        # The cache of post vectors is rebuilt after unpickling (a Dask worker's copy of the model).
-        return {key: value for key, value in self.__dict__.items() if key != "_post_vector"}
+        # The cache of post vectors and the kept thread are rebuilt after unpickling (a Dask worker's
+        # copy of the model).
+        return {key: value for key, value in self.__dict__.items() if key not in ("_post_vector", "_kept_thread")}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._post_vector = functools.lru_cache(maxsize=64)(self._vector)
+        self._kept_thread = None
 
     def _vector(self, post: str) -> sp.csr_array:
         return self.idf.transform([" ".join(sorted(analyse(post).stems))])
@@ -123,14 +126,17 @@ class PostSignals:
         # Posts first, so that their rows can come from the cache (``_vectors``).
         texts: dict[str, int] = {text: number for number, text in enumerate(dict.fromkeys(i.post_text for i in items))}
         posts_here = len(texts)
+        spans = _compared_spans(items)
         seen_threads: set[int] = set()
         for item in items:
             texts.setdefault(item.body, len(texts))
             # Items of a thread share its tuple of bodies: walk it once per thread, not once per item
-            # (that was quadratic in the thread's length).
+            # (that was quadratic in the thread's length), and of a long thread only the part this
+            # call's comments are compared with.
             if id(item.thread_bodies) not in seen_threads:
                 seen_threads.add(id(item.thread_bodies))
-                for other in item.thread_bodies:
+                lo, hi = spans.get(id(item.thread_bodies), (0, len(item.thread_bodies)))
+                for other in item.thread_bodies[lo:hi]:
                     texts.setdefault(other, len(texts))
         ordered = list(texts)
         analysed = [analyse(text) for text in ordered]
@@ -156,7 +162,10 @@ class PostSignals:
             post = posts[row]
             key = id(item.thread_bodies)
             if key not in threads:
-                threads[key] = _ThreadCounts([texts[b] for b in item.thread_bodies], stems, shingles)
+                if key in spans:
+                    threads[key] = self._long_thread_counts(item.thread_bodies)
+                else:
+                    threads[key] = _ThreadCounts([texts[b] for b in item.thread_bodies], stems, shingles)
             counts = threads[key]
             own = 1 if item.index >= 0 else 0
             context_words = counts.shared_words(unique, own)
@@ -180,6 +189,21 @@ class PostSignals:
                 out[row, 6] = len(context_words | (unique & stems[post])) / len(unique)
                 out[row, 7] = counts.copied_share(shingles[me], own)
         return out
+
+    def _long_thread_counts(self, bodies: tuple[str, ...]) -> _ThreadCounts:
+        """The counts of a long thread, kept for the next call: ``Moderator.decide`` scores a long
+        thread in slices, and counting all of its comments for each slice was quadratic (64,000
+        comments in one thread: 175 s, 37x the time of 16,000)."""
+        kept = self._kept_thread
+        if kept is not None and kept[0] is bodies:
+            return kept[1]
+        analysed = [analyse(body) for body in bodies]
+        size = int(self.shingle_size)
+        counts = _ThreadCounts(
+            range(len(bodies)), [a.stems for a in analysed], [_shingle_set(a.words, size) for a in analysed]
+        )
+        self._kept_thread = (bodies, counts)
+        return counts
 
     @staticmethod
     def _nearest_neighbour_similarity(items, texts, vectors, window: int = NEIGHBOURS, chunk: int = 256) -> np.ndarray:
@@ -209,13 +233,16 @@ class PostSignals:
                 inside = []
             if not inside and not outside:
                 continue
-            columns = np.fromiter((texts[b] for b in bodies), dtype=np.int64, count=size)
+            # Only the comments within the window of this call's ones (_compared_spans): row r of
+            # ``others`` is comment ``first + r``.
+            first, last = _span(size, [index for index, _ in inside], bool(outside), window)
+            columns = np.fromiter((texts[b] for b in bodies[first:last]), dtype=np.int64, count=last - first)
             others = vectors[columns].tocsr()
             for start in range(0, len(inside), chunk):
                 block = inside[start : start + chunk]
                 positions = np.asarray([index for index, _ in block])
                 lo, hi = max(0, positions[0] - window), min(size, positions[-1] + window + 1)
-                sims = (others[positions] @ others[lo:hi].T).toarray()
+                sims = (others[positions - first] @ others[lo - first : hi - first].T).toarray()
                 offsets = np.arange(lo, hi)[None, :] - positions[:, None]
                 sims[(np.abs(offsets) > window) | (offsets == 0)] = -np.inf
                 found = sims.max(axis=1) if sims.shape[1] else np.zeros(len(block))
@@ -223,7 +250,7 @@ class PostSignals:
             if outside:
                 lo = max(0, size - 2 * window)
                 mine = vectors[[texts[items[r].body] for r in outside]]
-                sims = (mine @ others[lo:size].T).toarray()
+                sims = (mine @ others[lo - first : size - first].T).toarray()
                 best[outside] = np.maximum(sims.max(axis=1), 0.0) if sims.shape[1] else 0.0
         if whole:
             PostSignals._whole_threads(whole, texts, vectors, window, best)
@@ -284,6 +311,39 @@ def _shingle_set(words: tuple[str, ...], size: int) -> frozenset:
     # zip yields the same tuples as the slices (so the same hashes) without a Python loop: 4.3 -> 3.8
     # us per benchmark comment (27.6 words on average, best of 5).
     return frozenset(map(hash, zip(*(words[k:] for k in range(size)), strict=False)))
+
+
+# A thread longer than this is not vectorised whole for every call: only the comments within the
+# window of the call's ones are, and its counts are kept for the next slice (_long_thread_counts).
+_LONG_THREAD = 512
+
+
+def _span(size: int, positions: list[int], outside: bool, window: int) -> tuple[int, int]:
+    """The comments of a thread of ``size`` that comments at ``positions`` in it (and, if ``outside``,
+    comments beside it, which follow its last ``2 * window``) are compared with: [first, last)."""
+    first, last = size, 0
+    if positions:
+        first, last = max(0, min(positions) - window), min(size, max(positions) + window + 1)
+    if outside:
+        first, last = min(first, max(0, size - 2 * window)), size
+    return first, last
+
+
+def _compared_spans(items) -> dict[int, tuple[int, int]]:
+    """Per long thread among ``items`` (by id of its bodies), the span ``_span`` gives for them."""
+    positions: dict[int, list[int]] = {}
+    outside: dict[int, bool] = {}
+    size: dict[int, int] = {}
+    for item in items:
+        if len(item.thread_bodies) > _LONG_THREAD:
+            key = id(item.thread_bodies)
+            size[key] = len(item.thread_bodies)
+            places = positions.setdefault(key, [])
+            if item.index >= 0:
+                places.append(item.index)
+            else:
+                outside[key] = True
+    return {key: _span(size[key], places, outside.get(key, False), NEIGHBOURS) for key, places in positions.items()}
 
 
 class _ThreadCounts:
@@ -636,14 +696,7 @@ class ContextSignals:
         for row, item in enumerate(items):
             key = id(item.thread_authors)
             if key not in first_seen:
-                seen: dict[str, int] = {}
-                names: dict[tuple[str, ...], int] = {}
-                for position, author in enumerate(item.thread_authors):
-                    seen.setdefault(author, position)
-                    words = tuple(_NAME_WORD.findall(author.casefold()))
-                    if 0 < len(words) <= 3 and len("".join(words)) >= 3:
-                        names.setdefault(words, position)
-                first_seen[key] = (seen, names, frozenset(name[0] for name in names))
+                first_seen[key] = _first_seen(item.thread_authors)
             seen, names, firsts = first_seen[key]
             limit = item.index if item.index >= 0 else len(item.thread_authors)
             body = item.body
@@ -671,3 +724,25 @@ class ContextSignals:
 
 
 _NAME_WORD = re.compile(r"\w+")
+# The last long thread's first appearances, for its next slice (see _long_thread_counts): held with the
+# thread's tuple of authors, so that only that same tuple finds them.
+_KEPT_FIRST_SEEN: list = [None]
+
+
+def _first_seen(authors: tuple[str, ...]) -> tuple[dict[str, int], dict[tuple[str, ...], int], frozenset[str]]:
+    """Where each commenter of a thread (and each name, as lower-case words) first appears, and the
+    first words of the names."""
+    kept = _KEPT_FIRST_SEEN[0]
+    if kept is not None and kept[0] is authors:
+        return kept[1]
+    seen: dict[str, int] = {}
+    names: dict[tuple[str, ...], int] = {}
+    for position, author in enumerate(authors):
+        seen.setdefault(author, position)
+        words = tuple(_NAME_WORD.findall(author.casefold()))
+        if 0 < len(words) <= 3 and len("".join(words)) >= 3:
+            names.setdefault(words, position)
+    found = (seen, names, frozenset(name[0] for name in names))
+    if len(authors) > _LONG_THREAD:
+        _KEPT_FIRST_SEEN[0] = (authors, found)
+    return found
