@@ -128,6 +128,20 @@ def _every_batch_counted(monkeypatch):
     monkeypatch.setattr(ngrams, "SMALL_BATCH_CHARS", {})
 
 
+COMPILED = ngrams._compiled
+
+
+@pytest.fixture(autouse=True, params=["compiled", "numpy"])
+def counting_form(request, monkeypatch):
+    """Every test here runs with the compiled inner loop (_ngramcount.c) and with the numpy form."""
+    if request.param == "compiled":
+        if COMPILED is None:
+            pytest.skip("moderation.model._ngramcount is not built (no C compiler at install)")
+    else:
+        monkeypatch.setattr(ngrams, "_compiled", None)
+    return request.param
+
+
 def test_small_word_batches_are_scikit_learns_and_the_same():
     vectorizer = _fitted(TfidfVectorizer, CONFIGS["word-ours"])
     texts = FIT_TEXTS[:3]
