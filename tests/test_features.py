@@ -179,6 +179,15 @@ def test_empty_comment_has_only_the_empty_shape(items):
     assert _column(ShapeFeatures(), items, "shape:empty").tolist() == [0, 0, 0, 0, 1, 0]
 
 
+def test_items_are_the_dataclass_own(items):
+    # items._new_item builds CommentItem without its __init__: a field added to the class and not to
+    # _item would be missing, not defaulted.
+    for item in items:
+        assert vars(item).keys() == CommentItem.__dataclass_fields__.keys()
+        rebuilt = CommentItem(**vars(item))
+        assert rebuilt == item and hash(rebuilt) == hash(item)
+
+
 def test_item_defaults_are_usable_without_thread():
     item = CommentItem(body="hello there")
     out = clone(PostRelatedness()).fit([item]).transform([item])

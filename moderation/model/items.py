@@ -90,7 +90,7 @@ def _item(
     """The one place a comment and its context become an item (``post_text`` is ``post.text``, computed
     once per thread by the caller; ``read`` is the comment's text as the model reads it, and the number
     of links here taken out of it)."""
-    return CommentItem(
+    return _new_item(
         body=read[0],
         author=comment.author,
         author_url=comment.author_url,
@@ -105,6 +105,15 @@ def _item(
         post_url=post.url,
         links_here=read[1],
     )
+
+
+def _new_item(**fields: object) -> CommentItem:
+    """``CommentItem(**fields)`` for every field, without the frozen dataclass's __init__, which sets the
+    13 fields one object.__setattr__ at a time: 3% of batch scoring with reasons (py-spy, 80,000 benchmark
+    comments), 2.1 against 0.4 us an item. tests/test_items.py checks it equals the dataclass's own."""
+    item = object.__new__(CommentItem)
+    item.__dict__.update(fields)
+    return item
 
 
 def field_text(item: CommentItem, field: str) -> str:
