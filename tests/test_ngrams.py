@@ -287,6 +287,19 @@ def test_vocabulary_and_idf_form_is_the_vectorizers_bit_for_bit(tfidf_vectorizer
     np.testing.assert_array_equal(actual.data, expected.data)  # exact: no tolerance
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(TEXT, min_size=1, max_size=8))
+def test_vocabulary_and_idf_form_on_random_unicode(tfidf_vectorizer, texts):
+    # Every whitespace and word character Python knows: the compiled loop splits and tokenizes itself.
+    form = ngrams.Tfidf.from_vectorizer(tfidf_vectorizer)
+    assert form.counter() is not None
+    expected = tfidf_vectorizer.transform(texts)
+    actual = form.transform(texts)
+    np.testing.assert_array_equal(actual.indptr, expected.indptr)
+    np.testing.assert_array_equal(actual.indices, expected.indices)
+    np.testing.assert_array_equal(actual.data, expected.data)
+
+
 def test_vocabulary_and_idf_form_survives_pickling_without_its_tables(tfidf_vectorizer):
     form = ngrams.Tfidf.from_vectorizer(tfidf_vectorizer)
     before = form.transform(FIT_TEXTS[:30])

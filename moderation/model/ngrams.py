@@ -47,6 +47,9 @@ __all__ = ["NgramCounter", "Tfidf", "build_counter", "counter_for", "tfidf", "tf
 # its tokens exactly (scikit-learn joins word n-grams with one space). The first is scikit-learn's
 # default, the second ours (features.TextNgrams).
 _SPACELESS_TOKEN_PATTERNS = frozenset({r"(?u)\b\w\w+\b", r"(?u)\b\w+\b"})
+# Tokenizers the compiled loop reproduces, by token pattern: runs of \w (the re module's, on str) of at
+# least one or two characters; 3 is str.split's whitespace (the "split" analyzer).
+TOKEN_RULES = {r"(?u)\b\w+\b": 1, r"(?u)\b\w\w+\b": 2, "split": 3}
 # scikit-learn's whitespace normalisation for the "char" analyzer (CountVectorizer._white_spaces).
 _WHITE_SPACES = re.compile(r"\s\s+")
 # Symbols per chunk: bounds the working arrays (about 8 bytes x a few arrays per symbol) whatever the
@@ -59,7 +62,10 @@ CHUNK_SYMBOLS = 1 << 19
 # 4 texts 163/173; short checks (71 characters) 8 texts 116/103, 12 texts 138/146. The post block's
 # stems ("split"): blog comments (78 characters) 24 texts 162/156, 32 texts 184/208; short ones (45)
 # 24 texts 92/84, 32 texts 98/110. Characters are faster in numpy from one text (142 against 215 us).
-SMALL_BATCH_CHARS = {"word": 600, "split": 1500}
+# The compiled loop's fixed cost is lower: counting one blog comment (162 characters), compiled/Python,
+# words 31/41 us, characters 28/158; so it counts words from one text, and stems from about 300
+# characters (1 text of 74 characters: 30.4/17.5 us; 4 texts, 400 characters: 32.7/36.5).
+SMALL_BATCH_CHARS = {"word": 600, "split": 1500} if _compiled is None else {"split": 300}
 # Documents a Tfidf counts in Python before it builds its numpy counter. With the shipped model, per
 # blog comment, Python/numpy: words 63/21 us, characters 342/55 us; building the counter took 71 ms
 # (words) and 31 ms (characters), paid back after about 1,700 and 110 comments. A `moderation score`
@@ -88,6 +94,7 @@ class NgramCounter:
         symbols,
         preprocess=None,
         tokenize=None,
+        token_rule: int | None = None,
         stop_words=None,
         binary: bool = False,
         dtype=np.int64,
@@ -102,7 +109,10 @@ class NgramCounter:
         self._symbols = symbols  # char: lookup table code point -> id; word: dict token -> id
         self._preprocess = preprocess  # None: documents are used as given
         self._tokenize = tokenize
+        # What ``tokenize`` does, for the compiled loop to tokenize in C (TOKEN_RULES); None: only Python can.
+        self._token_rule = token_rule if token_rule in TOKEN_RULES.values() else None
         self._stop_words = frozenset(stop_words) if stop_words else None
+        self._tokens = None  # the compiled loop's token table, built on first use
 
     # ----------------------------------------------------------------------------------------------
     def counts(self, documents) -> sp.csr_array:
@@ -150,26 +160,30 @@ class NgramCounter:
         """``_block`` of every window of ``ids`` by the compiled loop (_ngramcount.c): the same CSR, in
         one pass. ``groups`` are the lengths of the runs a window stays inside (padded words for
         char_wb, else documents), ``docs`` those of the documents."""
+        return self._compiled_rows(
+            len(docs),
+            len(ids),
+            lambda *out: _compiled.count(
+                np.ascontiguousarray(ids, dtype=np.uint64),
+                np.ascontiguousarray(groups, dtype=np.int64),
+                np.ascontiguousarray(docs, dtype=np.int64),
+                *self._table_arguments(),
+                *out,
+            ),
+        )
+
+    def _table_arguments(self) -> tuple:
         table = self._table
-        n_docs = len(docs)
-        capacity = len(ids) * (self.max_n - self.min_n + 1)
+        return table.slots(), int(table._shift), int(self._bits), self.min_n, self.max_n, self.n_features
+
+    def _compiled_rows(self, n_docs: int, symbols: int, count) -> sp.csr_array:
+        """The CSR rows ``count(indptr, indices, data)`` writes for ``n_docs`` documents of at most
+        ``symbols`` symbols in all, and returns the number of entries of."""
+        capacity = symbols * (self.max_n - self.min_n + 1)
         indptr = np.empty(n_docs + 1, dtype=np.int64)
         indices = np.empty(capacity, dtype=np.int32)
         data = np.empty(capacity, dtype=np.int64)
-        stored = _compiled.count(
-            np.ascontiguousarray(ids, dtype=np.uint64),
-            np.ascontiguousarray(groups, dtype=np.int64),
-            np.ascontiguousarray(docs, dtype=np.int64),
-            table.slots(),
-            int(table._shift),
-            int(self._bits),
-            self.min_n,
-            self.max_n,
-            self.n_features,
-            indptr,
-            indices,
-            data,
-        )
+        stored = count(indptr, indices, data)
         # Views of the first entries, not copies: a copy was 1.6 us per blog comment, most of it page
         # faults on fresh memory, and the matrix is short-lived (weighted into a new one by ``tfidf``).
         index_dtype = np.int32 if stored <= np.iinfo(np.int32).max else np.int64
@@ -181,6 +195,22 @@ class NgramCounter:
             ),
             shape=(n_docs, self.n_features),
         )
+
+    def _token_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The vocabulary's tokens for the compiled loop: their code points end to end, where each
+        starts, and an open-addressing table of their ids by a hash of their code points."""
+        if self._tokens is None:
+            tokens = list(self._symbols)  # ids 1, 2, ... in order (_word_codes)
+            if list(self._symbols.values()) != list(range(1, len(tokens) + 1)):
+                raise AssertionError("token ids are not 1..n in order")
+            points = np.frombuffer("".join(tokens).encode("utf-32-le", "surrogatepass"), dtype="<u4")
+            offsets = np.zeros(len(tokens) + 1, dtype=np.int64)
+            np.cumsum(np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens)), out=offsets[1:])
+            slots = np.zeros(1 << max(int(4 * len(tokens)).bit_length(), 4), dtype=np.int64)  # load at most 1/4
+            points = np.ascontiguousarray(points, dtype=np.uint32)
+            _compiled.token_slots(points, offsets, slots)
+            self._tokens = (points, offsets, slots)
+        return self._tokens
 
     def _lookup(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(which of ``codes`` are vocabulary entries, their columns); code 0 is never one."""
@@ -220,6 +250,23 @@ class NgramCounter:
 
     # ----------------------------------------------------------------------------------------------
     def _char_counts(self, docs: list[str]) -> sp.csr_array:
+        if _compiled is not None and (self.analyzer == "char" or self.min_n <= 3):
+            # The documents as they are: C splits, pads and maps them (char_wb with min_n > 3 also
+            # counts short padded words whole, which only the numpy form does).
+            wb = self.analyzer == "char_wb"
+            lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+            blocks = [
+                self._compiled_rows(
+                    last - first,
+                    # char_wb pads each word with two spaces: at most 3 symbols per character, plus 2.
+                    int(lengths[first:last].sum()) * (3 if wb else 1) + 2 * (last - first),
+                    lambda *out, first=first, last=last: _compiled.count_chars(
+                        docs[first:last], wb, self._symbols, *self._table_arguments(), *out
+                    ),
+                )
+                for first, last in _chunks(lengths)
+            ]
+            return self._finish(blocks, len(docs))
         if self.analyzer == "char_wb":
             # _char_wb_ngrams: runs of whitespace become one space, then each word of split() is
             # padded with a space on each side. \s in re and str.split() share Python's definition of
@@ -238,20 +285,12 @@ class NgramCounter:
             points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
             ids = lut[np.minimum(points, len(lut) - 1)]
             n_docs = last - first
-            if words_of is None:
-                groups = lengths[first:last]
-            else:
-                groups = np.fromiter(map(len, chain.from_iterable(words_of[first:last])), dtype=np.int64) + 2
-            # char_wb with min_n > 3 also counts short padded words whole: left to the numpy form.
-            if _compiled is not None and (words_of is None or self.min_n <= 3):
-                blocks.append(self._compiled_block(ids, groups, lengths[first:last]))
-                continue
             row_of_symbol = np.repeat(np.arange(n_docs), lengths[first:last])
             if words_of is None:
                 room = _room(lengths[first:last], ids)
                 rows, cols = self._windows(ids, room, row_of_symbol, None)
             else:
-                word_lengths = groups
+                word_lengths = np.fromiter(map(len, chain.from_iterable(words_of[first:last])), dtype=np.int64) + 2
                 starts = np.cumsum(word_lengths) - word_lengths
                 room = _room(word_lengths, ids)
                 # A padded word has at least 3 symbols: none is short unless min_n > 3.
@@ -261,6 +300,20 @@ class NgramCounter:
         return self._finish(blocks, len(docs))
 
     def _word_counts(self, docs: list[str]) -> sp.csr_array:
+        if _compiled is not None and self._token_rule is not None and self._stop_words is None:
+            lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+            tokens = self._token_table()
+            blocks = [
+                self._compiled_rows(
+                    last - first,
+                    int(lengths[first:last].sum()),  # a token has at least one character
+                    lambda *out, first=first, last=last: _compiled.count_tokens(
+                        docs[first:last], self._token_rule, *tokens, *self._table_arguments(), *out
+                    ),
+                )
+                for first, last in _chunks(lengths)
+            ]
+            return self._finish(blocks, len(docs))
         token_lists = [self._tokenize(doc) for doc in docs]
         if self._stop_words is not None:
             stop = self._stop_words
@@ -272,7 +325,7 @@ class NgramCounter:
             tokens = list(chain.from_iterable(token_lists[first:last]))
             ids = np.fromiter(map(get, tokens, repeat(0)), dtype=np.uint64, count=len(tokens))
             n_docs = last - first
-            if _compiled is not None:
+            if _compiled is not None:  # ids made in Python (another tokenizer, or stop words), counted in C
                 blocks.append(self._compiled_block(ids, lengths[first:last], lengths[first:last]))
                 continue
             doc_of_token = np.repeat(np.arange(n_docs), lengths[first:last])
@@ -380,6 +433,7 @@ class Tfidf:
                     ngram_range=self.ngram_range,
                     preprocess=str.lower if self.lowercase else None,
                     tokenize=str.split if self.analyzer == "split" else self._tokenize,
+                    token_rule=TOKEN_RULES.get("split" if self.analyzer == "split" else self.token_pattern),
                     spaceless=self.analyzer == "split" or self.token_pattern in _SPACELESS_TOKEN_PATTERNS,
                 )
                 or _UNSUPPORTED
@@ -607,6 +661,7 @@ def _build(vectorizer) -> NgramCounter | None:
         ngram_range=vectorizer.ngram_range,
         preprocess=lambda doc: preprocess(decode(doc)),
         tokenize=vectorizer.build_tokenizer() if word else None,
+        token_rule=TOKEN_RULES.get(vectorizer.token_pattern) if word and vectorizer.tokenizer is None else None,
         stop_words=vectorizer.get_stop_words() if word else None,
         spaceless=vectorizer.tokenizer is None and vectorizer.token_pattern in _SPACELESS_TOKEN_PATTERNS,
         binary=vectorizer.binary,
