@@ -1,18 +1,15 @@
-"""The one compiled part, declared here because pyproject.toml has no stable table for extensions.
+"""The compiled parts, declared here because pyproject.toml has no stable table for extensions.
 
-``moderation/model/_ngramcount.c`` is optional: where no C compiler is found the build goes on without
-it and ``moderation.model.ngrams`` counts with numpy, to the same bit (tests/test_ngrams.py).
+Both are optional: where no C compiler is found the build goes on without them, and
+``moderation.model.ngrams`` and ``moderation.model.explain`` do the same work with numpy, to the same
+bit (tests/test_ngrams.py and tests/test_reasons_batch.py run both forms).
 """
 
 from setuptools import Extension, setup
 
-setup(
-    ext_modules=[
-        Extension(
-            "moderation.model._ngramcount",
-            sources=["moderation/model/_ngramcount.c"],
-            extra_compile_args=["-O2"],
-            optional=True,
-        )
-    ]
-)
+
+def _optional(name: str) -> Extension:
+    return Extension(f"moderation.model.{name}", sources=[f"moderation/model/{name}.c"], optional=True)
+
+
+setup(ext_modules=[_optional("_ngramcount"), _optional("_ranking")])

@@ -1,25 +1,48 @@
-"""The compiled inner loop of the n-gram counter (moderation/model/_ngramcount.c): that it is built, and
-that it refuses arrays it could read or write out of bounds. That it counts what scikit-learn counts is
-tests/test_ngrams.py's, which runs every test with it and without it."""
+"""The compiled parts (moderation/model/_ngramcount.c, _ranking.c): that they are built, and that they
+refuse arrays they could read or write out of bounds. That they give what the numpy forms give is
+tests/test_ngrams.py's and tests/test_reasons_batch.py's, which run every test with them and without."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import sysconfig
 
 import numpy as np
 import pytest
 
-from moderation.model import ngrams
+from moderation.model import explain, ngrams
 
 COMPILED = ngrams._compiled
 
 
-def test_the_compiled_loop_is_built_where_a_c_compiler_is():
+@pytest.mark.parametrize("name", ["_ngramcount", "_ranking"])
+def test_the_compiled_parts_are_built_where_a_c_compiler_is(name):
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler) is None:
-        pytest.skip(f"no C compiler ({compiler}): the numpy form counts")
-    assert COMPILED is not None, "setup.py's optional extension did not build: see `pip install -v -e .`"
+        pytest.skip(f"no C compiler ({compiler}): numpy does their work")
+    assert importlib.util.find_spec(f"moderation.model.{name}") is not None, (
+        f"setup.py's optional extension {name} did not build: see `pip install -v -e .`"
+    )
+
+
+@pytest.mark.skipif(explain._ranking is None, reason="moderation.model._ranking is not built")
+@pytest.mark.parametrize(
+    ("starts", "counts", "out", "message"),
+    [
+        ([0, 3], [3, 2], np.zeros((2, 2), np.int64), "past the keys"),
+        ([-1, 0], [1, 1], np.zeros((2, 2), np.int64), "past the keys"),
+        ([0, 2], [2, 2], np.zeros((2, 3), np.int64), "n x k"),
+    ],
+    ids=["past-the-end", "negative-start", "out-shape"],
+)
+def test_the_compiled_selection_refuses_segments_outside_its_keys(starts, counts, out, message):
+    keys = np.array([3.0, 1.0, 1.0, 0.5])
+    with pytest.raises(ValueError, match=message):
+        explain._ranking.first_k(keys, np.array(starts, np.int64), np.array(counts, np.int64), 2, out)
+    out = np.zeros((2, 2), np.int64)
+    explain._ranking.first_k(keys, np.array([0, 2], np.int64), np.array([3, 2], np.int64), 2, out)
+    assert out.tolist() == [[1, 2], [3, 2]]  # equal keys in the order they come
 
 
 needs_compiled = pytest.mark.skipif(COMPILED is None, reason="moderation.model._ngramcount is not built")

@@ -37,6 +37,17 @@ from moderation.model.explain import (
 from moderation.model.items import items_from_thread
 
 
+@pytest.fixture(autouse=True, params=["compiled", "numpy"])
+def selection(request, monkeypatch):
+    """Every test here with the compiled selection of explain._first (_ranking.c) and the numpy one."""
+    if request.param == "compiled":
+        if explain._ranking is None:
+            pytest.skip("moderation.model._ranking is not built (no C compiler at install)")
+    else:
+        monkeypatch.setattr(explain, "_ranking", None)
+    return request.param
+
+
 def reference(row, contrib, index, raw, *, toward_spam, limit=3):
     """The per-row ``reasons_for`` as it was, line for line."""
     start, end = contrib.indptr[row], contrib.indptr[row + 1]
@@ -211,8 +222,12 @@ def test_equal_strengths_are_quoted_in_column_order(made_up):
 
 
 CPU_SCRIPT = """
+import sys
 import numpy as np, scipy.sparse as sp
+from moderation.model import explain
 from moderation.model.explain import FeatureIndex, SignalValues, explain_rows
+if sys.argv[1] == "numpy":
+    explain._ranking = None
 rng = np.random.default_rng(3)
 names = np.asarray([f"word:w{i}x" for i in range(300)] + [f"char:c{i}yy" for i in range(300)], dtype=object)
 dense = rng.choice([0.0, 0.1, 0.2, -0.2], size=(40, 600)) * (rng.random((40, 600)) < 0.5)
@@ -222,14 +237,14 @@ print(explain_rows(contrib, FeatureIndex(names), raw, np.arange(40) % 2 == 0))
 """
 
 
-def test_reasons_do_not_depend_on_the_cpu():
+def test_reasons_do_not_depend_on_the_cpu(selection):
     """numpy's default sort orders equal keys one way with AVX-512 and another without it (numpy 2.4):
     on an AVX-512 machine, reasons taken in np.argsort's order differed for this script with its
     vector sorts disabled. Quoting equal strengths in column order, they are the same either way."""
     runs = []
     for disabled in ("", "X86_V4 AVX512_ICL AVX512_SPR AVX512_SKX AVX512F X86_V3 AVX2"):
         env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": disabled}
-        command = [sys.executable, "-c", CPU_SCRIPT]
+        command = [sys.executable, "-c", CPU_SCRIPT, selection]
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
         if result.returncode != 0:
             pytest.skip(f"numpy refused NPY_DISABLE_CPU_FEATURES={disabled!r} here: {result.stderr.strip()[-200:]}")
