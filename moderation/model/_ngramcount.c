@@ -14,6 +14,7 @@
  *   count_tokens(docs, rule, tokens, ...) the word analyzer (\w+ or \w\w+ tokens) and "split"
  *   token_slots(points, offsets, slots)   the token table count_tokens looks tokens up in
  *   count(ids, groups, docs, ...)         ids already made in Python (any other tokenizer)
+ *   weigh(data, indices, indptr, idf, l2) the TF-IDF weights and l2 norm of the counts
  * Whitespace and word characters are Python's own (Py_UNICODE_ISSPACE, Py_UNICODE_ISALNUM), the ones
  * str.split() and the re module's \s and \w use.
  *
@@ -24,6 +25,7 @@
 #include <Python.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 /* Fibonacci hashing, as ngrams._CodeTable._home: the top bits of code x phi. */
@@ -608,7 +610,78 @@ done:
     return result;
 }
 
+/* ---------------------------------------------------------------------------------------------- */
+
+static inline int64_t
+index_at(const Py_buffer *view, Py_ssize_t i)
+{
+    return view->itemsize == 4 ? ((const int32_t *)view->buf)[i] : ((const int64_t *)view->buf)[i];
+}
+
+/* ngrams.tfidf after its sublinear step: each entry times its column's idf, then (l2) each row divided
+ * by its Euclidean length, summed entry by entry in order as np.bincount sums the squares. Compiled
+ * with -ffp-contract=off (setup.py), so that no multiply-add is fused: the same roundings as numpy's
+ * separate operations, and the same bits (tests/test_ngrams.py). */
+static PyObject *
+weigh(PyObject *self, PyObject *args)
+{
+    Py_buffer data_b, indices_b, indptr_b, idf_b;
+    int l2;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "w*y*y*y*p", &data_b, &indices_b, &indptr_b, &idf_b, &l2)) return NULL;
+    if (data_b.itemsize != 8 || idf_b.itemsize != 8 || (indices_b.itemsize != 4 && indices_b.itemsize != 8) ||
+        (indptr_b.itemsize != 4 && indptr_b.itemsize != 8) || indptr_b.len == 0) {
+        PyErr_SetString(PyExc_ValueError, "weigh: float64 data and idf, int32 or int64 indices and indptr");
+        goto done;
+    }
+    double *data = data_b.buf;
+    const double *idf = idf_b.buf;
+    Py_ssize_t nnz = data_b.len / 8, n_idf = idf_b.len / 8, n_rows = indptr_b.len / indptr_b.itemsize - 1;
+    if (indices_b.len / indices_b.itemsize != nnz || index_at(&indptr_b, 0) != 0 ||
+        index_at(&indptr_b, n_rows) != nnz) {
+        PyErr_SetString(PyExc_ValueError, "weigh: indptr does not cover the entries");
+        goto done;
+    }
+    for (Py_ssize_t r = 0; r < n_rows; r++) {
+        if (index_at(&indptr_b, r + 1) < index_at(&indptr_b, r)) {
+            PyErr_SetString(PyExc_ValueError, "weigh: indptr goes backwards");
+            goto done;
+        }
+    }
+    for (Py_ssize_t i = 0; i < nnz; i++) {
+        int64_t column = index_at(&indices_b, i);
+        if (column < 0 || column >= n_idf) {
+            PyErr_SetString(PyExc_ValueError, "weigh: a column past the idf");
+            goto done;
+        }
+    }
+    for (Py_ssize_t r = 0; r < n_rows; r++) {
+        Py_ssize_t start = (Py_ssize_t)index_at(&indptr_b, r), end = (Py_ssize_t)index_at(&indptr_b, r + 1);
+        double sum = 0.0;
+        for (Py_ssize_t i = start; i < end; i++) {
+            double value = data[i] * idf[index_at(&indices_b, i)];
+            data[i] = value;
+            double square = value * value;
+            sum = sum + square;
+        }
+        if (l2 && sum != 0.0) {
+            double length = sqrt(sum);
+            for (Py_ssize_t i = start; i < end; i++) data[i] = data[i] / length;
+        }
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&data_b);
+    PyBuffer_Release(&indices_b);
+    PyBuffer_Release(&indptr_b);
+    PyBuffer_Release(&idf_b);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"weigh", weigh, METH_VARARGS,
+     "weigh(data, indices, indptr, idf, l2): data (float64, in place) times idf[indices], each row then"
+     " divided by its l2 length when l2 is true and the length is not 0."},
     {"count_chars", count_chars, METH_VARARGS,
      "count_chars(docs, wb, lut, table, shift, bits, min_n, max_n, n_features, indptr, indices, data) -> stored\n\n"
      "The char (wb false) or char_wb analyzer's windows of a list of str, symbols from lut (uint64, indexed by"

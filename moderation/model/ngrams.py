@@ -32,6 +32,7 @@ import re
 import threading
 import weakref
 from itertools import chain, repeat
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -117,12 +118,22 @@ class NgramCounter:
     # ----------------------------------------------------------------------------------------------
     def counts(self, documents) -> sp.csr_array:
         """The count matrix ``CountVectorizer.transform(documents)`` returns, before API alignment."""
+        return _as_csr(self.rows(documents))
+
+    def rows(self, documents) -> sp.csr_array | Rows:
+        """``counts``, or its arrays as ``Rows`` where they come from the compiled loop in one piece."""
         docs = list(documents) if self._preprocess is None else [self._preprocess(doc) for doc in documents]
         if self.analyzer == "word":
             return self._word_counts(docs)
         return self._char_counts(docs)
 
-    def _finish(self, blocks: list[sp.csr_array], n_docs: int) -> sp.csr_array:
+    def _finish(self, blocks: list, n_docs: int) -> sp.csr_array | Rows:
+        if len(blocks) == 1 and isinstance(blocks[0], Rows):
+            # Sorted and without duplicates already (the compiled loop); no CSR built, see Rows.
+            if self.binary:
+                blocks[0].data.fill(1)
+            return blocks[0]
+        blocks = [_as_csr(block) for block in blocks]
         if not blocks:
             X = sp.csr_array((n_docs, self.n_features), dtype=self.dtype)
         elif len(blocks) == 1:
@@ -176,7 +187,7 @@ class NgramCounter:
         table = self._table
         return table.slots(), int(table._shift), int(self._bits), self.min_n, self.max_n, self.n_features
 
-    def _compiled_rows(self, n_docs: int, symbols: int, count) -> sp.csr_array:
+    def _compiled_rows(self, n_docs: int, symbols: int, count) -> Rows:
         """The CSR rows ``count(indptr, indices, data)`` writes for ``n_docs`` documents of at most
         ``symbols`` symbols in all, and returns the number of entries of."""
         capacity = symbols * (self.max_n - self.min_n + 1)
@@ -187,13 +198,11 @@ class NgramCounter:
         # Views of the first entries, not copies: a copy was 1.6 us per blog comment, most of it page
         # faults on fresh memory, and the matrix is short-lived (weighted into a new one by ``tfidf``).
         index_dtype = np.int32 if stored <= np.iinfo(np.int32).max else np.int64
-        return sp.csr_array(
-            (
-                data[:stored].astype(self.dtype, copy=False),
-                indices[:stored].astype(index_dtype, copy=False),
-                indptr.astype(index_dtype),
-            ),
-            shape=(n_docs, self.n_features),
+        return Rows(
+            data[:stored].astype(self.dtype, copy=False),
+            indices[:stored].astype(index_dtype, copy=False),
+            indptr.astype(index_dtype),
+            (n_docs, self.n_features),
         )
 
     def _token_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -353,6 +362,9 @@ def _chunks(lengths: np.ndarray):
     total = np.cumsum(lengths)
     first = 0
     n = len(lengths)
+    if n and total[-1] <= CHUNK_SYMBOLS and n <= MAX_CHUNK_DOCS:
+        yield 0, n  # the usual call, in one piece
+        return
     while first < n:
         base = total[first - 1] if first else 0
         last = int(np.searchsorted(total, base + CHUNK_SYMBOLS, side="right"))
@@ -445,6 +457,9 @@ class Tfidf:
 
     def counts(self, documents: list[str]) -> sp.csr_array:
         """Term counts (int64, sorted indices), as ``CountVectorizer.transform`` counts them."""
+        return _as_csr(self._rows(documents))
+
+    def _rows(self, documents: list[str]) -> sp.csr_array | Rows:
         if self._counter is None:
             # The numpy counter is built only once it pays: until then documents are counted in Python.
             self._python_docs += len(documents)
@@ -453,12 +468,12 @@ class Tfidf:
         counter = None if _small(documents, self.analyzer) else self.counter()
         if counter is None:
             return self._python_counts(documents)
-        return counter.counts(documents)
+        return counter.rows(documents)
 
     def transform(self, documents) -> sp.csr_array:
         if not isinstance(documents, list):
             documents = list(documents)
-        return tfidf(self.counts(documents), self.idf, sublinear_tf=self.sublinear_tf, norm=self.norm)
+        return tfidf(self._rows(documents), self.idf, sublinear_tf=self.sublinear_tf, norm=self.norm)
 
     # ----------------------------------------------------------------------------------------------
     def analyze(self, doc: str) -> list[str]:
@@ -493,7 +508,7 @@ class Tfidf:
                 grams += [word[i : i + n] for i in range(len(word) - n + 1)]
         return grams
 
-    def _python_counts(self, documents: list[str]) -> sp.csr_array:
+    def _python_counts(self, documents: list[str]) -> Rows:
         """Counts in Python, n-gram by n-gram: faster than numpy's fixed cost for a few word documents,
         and the only way for a vocabulary whose alphabet does not pack into 64-bit codes."""
         get = self.vocabulary.get
@@ -510,13 +525,11 @@ class Tfidf:
             indices += [column for column, _ in row]
             values += [value for _, value in row]
             indptr.append(len(indices))
-        return sp.csr_array(
-            (
-                np.asarray(values, dtype=np.int64),
-                np.asarray(indices, dtype=np.int32),
-                np.asarray(indptr, dtype=np.int32),
-            ),
-            shape=(len(documents), self.n_features),
+        return Rows(
+            np.asarray(values, dtype=np.int64),
+            np.asarray(indices, dtype=np.int32),
+            np.asarray(indptr, dtype=np.int32),
+            (len(documents), self.n_features),
         )
 
     @classmethod
@@ -575,16 +588,21 @@ def tfidf_for(vectorizer) -> Tfidf | None:
     return None if form is _UNSUPPORTED else form
 
 
-def tfidf(counts: sp.csr_array, idf: np.ndarray, *, sublinear_tf: bool, norm: str | None) -> sp.csr_array:
+def tfidf(counts: sp.csr_array | Rows, idf: np.ndarray, *, sublinear_tf: bool, norm: str | None) -> sp.csr_array:
     """``TfidfTransformer.transform`` on a count matrix, operation for operation, so bit for bit.
 
     The l2 norm of each row is summed in order like scikit-learn's Cython loop: ``np.bincount`` with
-    weights adds them one by one, where a numpy sum would add pairwise and round differently.
+    weights adds them one by one, where a numpy sum would add pairwise and round differently. The
+    compiled ``weigh`` does the same operations in the same order, in one pass.
     """
-    X = sp.csr_array((counts.data.astype(np.float64), counts.indices, counts.indptr), shape=counts.shape)
+    data = counts.data.astype(np.float64)
     if sublinear_tf:
-        np.log(X.data, X.data)
-        X.data += 1.0
+        np.log(data, data)
+        data += 1.0
+    if _compiled is not None and len(data):
+        _compiled.weigh(data, counts.indices, counts.indptr, np.ascontiguousarray(idf, dtype=np.float64), norm == "l2")
+        return sp.csr_array((data, counts.indices, counts.indptr), shape=counts.shape)
+    X = sp.csr_array((data, counts.indices, counts.indptr), shape=counts.shape)
     X.data *= idf[X.indices]
     if norm == "l2" and X.nnz:
         lengths = np.diff(X.indptr)
@@ -594,6 +612,23 @@ def tfidf(counts: sp.csr_array, idf: np.ndarray, *, sublinear_tf: bool, norm: st
         norms[sums == 0.0] = 1.0  # scikit-learn leaves an all-zero row as it is
         X.data /= np.repeat(norms, lengths)
     return X
+
+
+class Rows(NamedTuple):
+    """A count matrix's CSR arrays (sorted indices, no duplicates) before any CSR is built: scipy's
+    constructor checks cost 11 us a call, twice per block for one comment's counts and then weights
+    (``tfidf`` builds the one matrix it returns)."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple[int, int]
+
+
+def _as_csr(counts: sp.csr_array | Rows) -> sp.csr_array:
+    if isinstance(counts, Rows):
+        return sp.csr_array((counts.data, counts.indices, counts.indptr), shape=counts.shape)
+    return counts
 
 
 # --------------------------------------------------------------------------------------------------
