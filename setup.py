@@ -1,8 +1,8 @@
 """The compiled parts, declared here because pyproject.toml has no stable table for extensions.
 
-Both are optional: where no C compiler is found the build goes on without them, and
-``moderation.model.ngrams`` and ``moderation.model.explain`` do the same work with numpy, to the same
-bit (tests/test_ngrams.py and tests/test_reasons_batch.py run both forms).
+All are optional: where no C compiler is found the build goes on without them, and
+``moderation.model.ngrams``, ``explain`` and ``signals`` do the same work in numpy or Python, to the
+same bit (tests/test_ngrams.py, tests/test_reasons_batch.py and tests/test_signals.py run both forms).
 """
 
 from setuptools import Extension, setup
@@ -18,5 +18,6 @@ setup(
         # numpy's separate multiplies and adds do, to the bit.
         _optional("_ngramcount", extra_compile_args=["-ffp-contract=off"]),
         _optional("_ranking"),
+        _optional("_signals"),
     ]
 )

@@ -193,8 +193,10 @@ def _context_reference(items) -> np.ndarray:
     return out
 
 
+@pytest.mark.parametrize("few_names", [0, 32, 10**6], ids=["always-split", "as-shipped", "always-look-for-each"])
 @pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
-def test_context_signals_match_the_reference(seed):
+def test_context_signals_match_the_reference(seed, few_names, monkeypatch):
+    monkeypatch.setattr(signals, "_FEW_NAMES", few_names)
     items = _items([1, 12, 40, 3, 25], outside=2, seed=seed)
     items.append(item_for_comment(Comment(body="“A quote long enough to count” and “short”", author="Kim")))
     actual = signals.ContextSignals().rows(items)
@@ -318,3 +320,21 @@ def test_a_long_thread_in_slices_gives_what_it_gives_whole(post_signals, monkeyp
             np.testing.assert_array_equal(post_rows, fresh.rows(call))
             np.testing.assert_array_equal(context_rows, signals.ContextSignals().rows(call))
     assert any(row.any() for rows in got_post for row in rows[:, 5:8])  # thread signals were compared
+
+
+def _python_shingles(words: tuple[str, ...], size: int) -> frozenset:
+    return frozenset(map(hash, zip(*(words[k:] for k in range(size)), strict=False)))
+
+
+@pytest.mark.skipif(signals._compiled_shingles is None, reason="moderation.model._signals is not built")
+@given(words=st.lists(st.text(max_size=6), max_size=40).map(tuple), size=st.integers(1, 7))
+def test_compiled_shingles_are_the_hashes_of_the_word_tuples(words, size):
+    assert signals._compiled_shingles(words, size) == _python_shingles(words, size)
+
+
+def test_shingles_are_the_same_with_and_without_the_compiled_form(monkeypatch):
+    words = ("buy", "now", "buy", "now", "buy")
+    compiled = signals._shingle_set(words, 2)
+    monkeypatch.setattr(signals, "_compiled_shingles", None)
+    assert signals._shingle_set(words, 2) == compiled == _python_shingles(words, 2)
+    assert len(compiled) == 2  # four windows, two distinct: "buy now" and "now buy"
