@@ -1,8 +1,9 @@
 """The compiled parts, declared here because pyproject.toml has no stable table for extensions.
 
 All are optional: where no C compiler is found the build goes on without them, and
-``moderation.model.ngrams``, ``explain`` and ``signals`` do the same work in numpy or Python, to the
-same bit (tests/test_ngrams.py, tests/test_reasons_batch.py and tests/test_signals.py run both forms).
+``moderation.model.ngrams``, ``explain``, ``signals`` and ``text`` do the same work in numpy or Python, to the
+same bit (tests/test_ngrams.py, test_reasons_batch.py, test_signals.py and test_text_prechecks.py run
+both forms).
 """
 
 from setuptools import Extension, setup
@@ -19,5 +20,6 @@ setup(
         _optional("_ngramcount", extra_compile_args=["-ffp-contract=off"]),
         _optional("_ranking"),
         _optional("_signals"),
+        _optional("_text"),
     ]
 )

@@ -16,7 +16,7 @@ from moderation.model import explain, ngrams
 COMPILED = ngrams._compiled
 
 
-@pytest.mark.parametrize("name", ["_ngramcount", "_ranking", "_signals"])
+@pytest.mark.parametrize("name", ["_ngramcount", "_ranking", "_signals", "_text"])
 def test_the_compiled_parts_are_built_where_a_c_compiler_is(name):
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler) is None:

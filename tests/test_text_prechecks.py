@@ -232,3 +232,13 @@ def test_the_at_sign_precheck_keeps_every_hidden_address(body, count):
 def test_the_at_sign_precheck_drops_no_hidden_address(pieces):
     body = "".join(pieces)
     assert text.hidden_emails(body) == _without_at_sign_precheck(body)
+
+
+@pytest.mark.skipif(text._compiled_words is None, reason="moderation.model._text is not built")
+@settings(max_examples=300)
+@given(
+    st.text(st.characters(codec=None, exclude_categories=()))
+    | st.lists(st.sampled_from(list("ab'_ 1²é")), max_size=30).map("".join)
+)
+def test_compiled_words_are_the_regex_words(sample):
+    assert text._compiled_words(sample) == text._WORD.findall(sample)
