@@ -282,6 +282,24 @@ def collector():
     (gc.enable if was else gc.disable)()
 
 
+def test_a_threads_items_are_made_with_the_collector_paused(collector, moderator, monkeypatch):
+    import moderation.api as api
+
+    collector.enable()
+    seen = []
+    original = api.items_from_thread
+
+    def items_from_thread(thread):
+        seen.append(collector.isenabled())
+        return original(thread)
+
+    monkeypatch.setattr(api, "items_from_thread", items_from_thread)
+    thread = Thread(post=Post(body="A post about bread."), comments=[Comment(body="Rye or wheat?", author="Ann")])
+    [(_, decisions)] = list(moderator.score_threads([thread]))
+    assert seen == [False] and len(decisions) == 1
+    assert collector.isenabled() and api._gc_pauses == 0
+
+
 @pytest.mark.parametrize("host_enabled", [True, False], ids=["host collects", "host switched it off"])
 def test_scoring_pauses_the_collector_and_restores_it(collector, moderator, host_enabled):
     import moderation.api as api
