@@ -338,3 +338,16 @@ def test_shingles_are_the_same_with_and_without_the_compiled_form(monkeypatch):
     monkeypatch.setattr(signals, "_compiled_shingles", None)
     assert signals._shingle_set(words, 2) == compiled == _python_shingles(words, 2)
     assert len(compiled) == 2  # four windows, two distinct: "buy now" and "now buy"
+
+
+SHAPE_TEXT = st.text(st.characters(codec=None, exclude_categories=())) | st.lists(
+    st.sampled_from(["a", "A", "É", "ǅ", ".", "!", "?", " ", "\n", "\u3000", "aaaa", "\n\n\n\n", "!!!!"]), max_size=30
+).map("".join)
+
+
+@pytest.mark.skipif(
+    signals._shape_counts is signals._python_shape_counts, reason="moderation.model._signals is not built"
+)
+@given(SHAPE_TEXT)
+def test_compiled_shape_counts_are_the_python_ones(text):
+    assert signals._shape_counts(text) == signals._python_shape_counts(text)

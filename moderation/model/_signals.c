@@ -1,5 +1,6 @@
-/* The word shingles of signals._shingle_set, compiled: the hash of every run of `size` consecutive words,
- * as a frozenset, without building the tuples.
+/* Two loops of signals.py, compiled: the word shingles of _shingle_set, and ShapeSignals' counts.
+ *
+ * Shingles: the hash of every run of `size` consecutive words, as a frozenset, without the tuples.
  *
  * Why: frozenset(map(hash, zip(...))) allocates a tuple per shingle; that was 3.8% of batch scoring with
  * reasons (py-spy, 80,000 benchmark comments). Each hash here is the one Python gives the tuple of those
@@ -65,7 +66,44 @@ done:
     return result;
 }
 
+/* ShapeSignals' counts of a text in one pass: letters (str.isalpha), upper-case letters (str.isupper),
+ * sentence ends (matches of [.!?]+(?:\s|$): runs of those marks followed by whitespace or the end) and
+ * repeats (matches of (.)\1{3,}: runs of four or more of one character other than a line break). */
+static PyObject *
+shape_counts(PyObject *self, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "shape_counts: a str");
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), letters = 0, upper = 0, ends = 0, repeats = 0;
+    Py_ssize_t run = 0;  /* how many times the character before this one repeats, itself included */
+    Py_UCS4 previous = 0;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (ch < 128) {
+            int lower = ch >= 'a' && ch <= 'z', capital = ch >= 'A' && ch <= 'Z';
+            letters += lower || capital;
+            upper += capital;
+        } else {
+            letters += Py_UNICODE_ISALPHA(ch) != 0;
+            upper += Py_UNICODE_ISUPPER(ch) != 0;
+        }
+        run = i > 0 && ch == previous ? run + 1 : 1;
+        if (run == 4 && ch != '\n') repeats++;
+        previous = ch;
+        if ((ch == '.' || ch == '!' || ch == '?') &&
+            (i + 1 == length || Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i + 1))))
+            ends++;
+    }
+    return Py_BuildValue("nnnn", letters, upper, ends, repeats);
+}
+
 static PyMethodDef methods[] = {
+    {"shape_counts", shape_counts, METH_O,
+     "shape_counts(text) -> (letters, upper-case letters, sentence ends, repeats), as ShapeSignals counts them."},
     {"shingle_set", shingle_set, METH_VARARGS,
      "shingle_set(words, size): frozenset of hash(words[i : i + size]) for every i, words a tuple."},
     {NULL, NULL, 0, NULL},
