@@ -183,6 +183,21 @@ class NgramCounter:
             ),
         )
 
+    def _compiled_documents(self, docs: list[str], per_character: int, per_document: int, count) -> sp.csr_array | Rows:
+        """The counts of ``docs`` by a compiled entry that reads the documents themselves, one chunk at a
+        time: ``count(chunk, indptr, indices, data)``, for at most ``per_character`` symbols a character
+        and ``per_document`` more a document."""
+        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+        blocks = [
+            self._compiled_rows(
+                last - first,
+                int(lengths[first:last].sum()) * per_character + per_document * (last - first),
+                lambda *out, first=first, last=last: count(docs[first:last], *out),
+            )
+            for first, last in _chunks(lengths)
+        ]
+        return self._finish(blocks, len(docs))
+
     def _table_arguments(self) -> tuple:
         table = self._table
         return table.slots(), int(table._shift), int(self._bits), self.min_n, self.max_n, self.n_features
@@ -261,21 +276,15 @@ class NgramCounter:
     def _char_counts(self, docs: list[str]) -> sp.csr_array:
         if _compiled is not None and (self.analyzer == "char" or self.min_n <= 3):
             # The documents as they are: C splits, pads and maps them (char_wb with min_n > 3 also
-            # counts short padded words whole, which only the numpy form does).
+            # counts short padded words whole, which only the numpy form does). char_wb pads each word
+            # with two spaces: at most 3 symbols per character, plus 2.
             wb = self.analyzer == "char_wb"
-            lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
-            blocks = [
-                self._compiled_rows(
-                    last - first,
-                    # char_wb pads each word with two spaces: at most 3 symbols per character, plus 2.
-                    int(lengths[first:last].sum()) * (3 if wb else 1) + 2 * (last - first),
-                    lambda *out, first=first, last=last: _compiled.count_chars(
-                        docs[first:last], wb, self._symbols, *self._table_arguments(), *out
-                    ),
-                )
-                for first, last in _chunks(lengths)
-            ]
-            return self._finish(blocks, len(docs))
+            return self._compiled_documents(
+                docs,
+                3 if wb else 1,
+                2,
+                lambda chunk, *out: _compiled.count_chars(chunk, wb, self._symbols, *self._table_arguments(), *out),
+            )
         if self.analyzer == "char_wb":
             # _char_wb_ngrams: runs of whitespace become one space, then each word of split() is
             # padded with a space on each side. \s in re and str.split() share Python's definition of
@@ -310,19 +319,15 @@ class NgramCounter:
 
     def _word_counts(self, docs: list[str]) -> sp.csr_array:
         if _compiled is not None and self._token_rule is not None and self._stop_words is None:
-            lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
             tokens = self._token_table()
-            blocks = [
-                self._compiled_rows(
-                    last - first,
-                    int(lengths[first:last].sum()),  # a token has at least one character
-                    lambda *out, first=first, last=last: _compiled.count_tokens(
-                        docs[first:last], self._token_rule, *tokens, *self._table_arguments(), *out
-                    ),
-                )
-                for first, last in _chunks(lengths)
-            ]
-            return self._finish(blocks, len(docs))
+            return self._compiled_documents(  # a token has at least one character
+                docs,
+                1,
+                0,
+                lambda chunk, *out: _compiled.count_tokens(
+                    chunk, self._token_rule, *tokens, *self._table_arguments(), *out
+                ),
+            )
         token_lists = [self._tokenize(doc) for doc in docs]
         if self._stop_words is not None:
             stop = self._stop_words

@@ -21,6 +21,11 @@ from .pagelinks import site_host
 from .text import STOP_WORDS, Analysis, analyse, host_of
 from .thread import LINKBACK_TYPES, mentioned_name
 
+try:  # built by setup.py where a C compiler is found (tests/test_ngramcount.py); else Python counts
+    from moderation.model import _signals as _compiled
+except ImportError:  # pragma: no cover - exercised by tests that set the forms below to Python's
+    _compiled = None
+
 
 class RowSignals:
     """A stateless block of named signals computed one comment at a time by ``row``."""
@@ -320,14 +325,12 @@ def _checked_shingles():
     """The compiled ``_shingle_set`` (_signals.c), if built and if its hashes are this interpreter's own
     tuple hashes (it follows CPython's tuplehash): 3.8% of batch scoring with reasons was building the
     tuples to hash (py-spy, 80,000 benchmark comments)."""
-    try:
-        from moderation.model._signals import shingle_set
-    except ImportError:  # pragma: no cover - built where a C compiler is (tests/test_ngramcount.py)
+    if _compiled is None:  # pragma: no cover
         return None
     words = ("a", "shingle", "of", "words", "\ud800", "")
-    if shingle_set(words, 2) != frozenset(map(hash, zip(words, words[1:], strict=False))):  # pragma: no cover
+    if _compiled.shingle_set(words, 2) != frozenset(map(hash, zip(words, words[1:], strict=False))):  # pragma: no cover
         return None
-    return shingle_set
+    return _compiled.shingle_set
 
 
 _compiled_shingles = _checked_shingles()
@@ -691,10 +694,7 @@ def _python_shape_counts(clean: str) -> tuple[int, int, int, int]:
     return letters, upper, len(_SENTENCE_END.findall(clean)), _repeats(clean, ascii)
 
 
-try:
-    from moderation.model._signals import shape_counts as _shape_counts
-except ImportError:  # pragma: no cover - exercised by tests that set _shape_counts to the Python form
-    _shape_counts = _python_shape_counts
+_shape_counts = _python_shape_counts if _compiled is None else _compiled.shape_counts
 
 
 def _repeats(clean: str, ascii: bytes | None) -> int:
