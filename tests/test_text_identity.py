@@ -171,3 +171,23 @@ def test_an_analysis_has_exactly_the_dataclass_fields():
     # _analyse builds Analysis without its __init__ (text._new_analysis): a field added to the class
     # and not to _analyse would be missing, not defaulted.
     assert vars(_analyse(TEXTS["handle-contact"])).keys() == Analysis.__dataclass_fields__.keys()
+
+
+@pytest.mark.parametrize("name", list(TEXTS), ids=list(TEXTS))
+def test_a_posts_words_are_its_analysis_words(name):
+    # Posts are read with text.words_of, comments with analyse: a post that is also a comment's body
+    # (or a comment quoted whole under it) must give both the same words and stems.
+    analysis, words = _analyse(TEXTS[name]), text.words_of(TEXTS[name])
+    assert (words.words, words.stems) == (analysis.words, analysis.stems)
+    assert isinstance(words.words, tuple)
+
+
+def test_words_of_is_cached_and_forgotten_with_the_analyses():
+    text.clear_cache()
+    post = "A post about sourdough starters, feeding schedules and rye flour."
+    assert text.words_of(post) is text.words_of(post)
+    huge = "rye flour " * 30_000  # past the 256 KB a cached text may have: analysed each time
+    assert text.words_of(huge) is not text.words_of(huge)
+    assert text.words_of(huge).stems == {"rye", "flour"}
+    text.clear_cache()
+    assert text._cached_words.cache_info().currsize == 0

@@ -18,7 +18,7 @@ from .arrays import ranges
 from .items import CommentItem
 from .ngrams import Tfidf
 from .pagelinks import site_host
-from .text import STOP_WORDS, Analysis, analyse, host_of
+from .text import STOP_WORDS, Analysis, Words, analyse, host_of, words_of
 from .thread import LINKBACK_TYPES, mentioned_name
 
 try:  # built by setup.py where a C compiler is found (tests/test_ngramcount.py); else Python counts
@@ -87,9 +87,9 @@ class PostSignals:
         self._kept_thread = None
 
     def _vector(self, post: str) -> sp.csr_array:
-        return self.idf.transform([" ".join(analyse(post).stems)])
+        return self.idf.transform([" ".join(words_of(post).stems)])
 
-    def _vectors(self, ordered: list[str], analysed: list[Analysis], posts: int) -> sp.csr_array:
+    def _vectors(self, ordered: list[str], analysed: list[Analysis | Words], posts: int) -> sp.csr_array:
         """The TF-IDF rows of ``ordered``, whose first ``posts`` texts are posts. A post's row is kept
         between calls, as its shingles are: computing it again was 58% of the post block for a check
         under a known post (125 of 217 us on a 500-word post). Rows are computed one document at a
@@ -107,7 +107,7 @@ class PostSignals:
         ]
         return _stacked_rows([*kept, rest], rest.shape[1])
 
-    def _shingles(self, text: Analysis, post: str | None = None) -> frozenset:
+    def _shingles(self, text: Analysis | Words, post: str | None = None) -> frozenset:
         """The hashes of ``text``'s word shingles; ``post``: its text, when it is a post's."""
         size = int(self.shingle_size)
         if post is not None and len(text.words) <= _KEPT_POST_WORDS:
@@ -145,7 +145,8 @@ class PostSignals:
                 for other in item.thread_bodies[lo:hi]:
                     texts.setdefault(other, len(texts))
         ordered = list(texts)
-        analysed = [analyse(text) for text in ordered]
+        # The posts' words and stems only (words_of): the rest of an analysis is for a comment's own blocks.
+        analysed = [words_of(text) for text in ordered[:posts_here]] + [analyse(text) for text in ordered[posts_here:]]
         stems = [a.stems for a in analysed]
         shingles = [
             self._shingles(a, text if number < posts_here else None)
@@ -308,7 +309,7 @@ _KEPT_POSTS_PER_CALL = 4
 
 @functools.lru_cache(maxsize=64)
 def _post_shingles(post: str, size: int) -> frozenset:
-    return _shingle_set(analyse(post).words, size)
+    return _shingle_set(words_of(post).words, size)
 
 
 def _shingle_set(words: tuple[str, ...], size: int) -> frozenset:
@@ -494,7 +495,7 @@ class LinkSignals(RowSignals):
         url = item.author_url.strip()
         links = text.links
         site = site_host(item.post_url)
-        post_stems = analyse(item.post_text).stems if links and item.post_text else frozenset()
+        post_stems = words_of(item.post_text).stems if links and item.post_text else frozenset()
         # Links to this blog were taken out of the text (pagelinks.py); they count here only.
         reference = on_topic = 0
         to_site = item.links_here
