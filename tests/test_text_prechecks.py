@@ -242,3 +242,50 @@ def test_the_at_sign_precheck_drops_no_hidden_address(pieces):
 )
 def test_compiled_words_are_the_regex_words(sample):
     assert text._compiled_words(sample) == text._WORD.findall(sample)
+
+
+SCANS = [name for name in text.REGEX_SCANS if name != "_compiled_words"]
+
+
+@pytest.mark.skipif(text._compiled_text is None, reason="moderation.model._text is not built")
+@pytest.mark.parametrize("name", SCANS, ids=[name.strip("_") for name in SCANS])
+@settings(max_examples=300)
+@given(
+    sample=st.text(st.characters(codec=None, exclude_categories=()))
+    | st.lists(st.sampled_from([*".:/@ \t\n\u00a0\u2003\u3000", "ab", "1", "0", "٣", "²", "é", "😀"]), max_size=30).map(
+        "".join
+    )
+)
+def test_compiled_scans_are_the_regex_scans(name, sample):
+    assert getattr(text, name)(sample) == text.REGEX_SCANS[name](sample)
+
+
+@pytest.mark.skipif(text._compiled_text is None, reason="moderation.model._text is not built")
+@pytest.mark.parametrize("name", SCANS, ids=[name.strip("_") for name in SCANS])
+def test_compiled_scans_read_every_code_point_as_the_regex_does(name):
+    # Whitespace and digits are where a C loop could differ from re's \s and \d: each code point alone,
+    # between letters and after a mark ("a.X b").
+    scan, regex = getattr(text, name), text.REGEX_SCANS[name]
+    for start in range(0, 0x110000, 4096):
+        block = [chr(c) for c in range(start, min(start + 4096, 0x110000))]
+        for sample in ("".join(block), "a.".join(block), " .".join(block)):
+            assert scan(sample) == regex(sample)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "forsoftlips (dot) com and youtube(.)com",
+        "QUICKCASH[DOT]COM",
+        "quickcash\u3002com",
+        "pimpmyviews. com",
+        "marketglory . com/game",
+        "Startups love .com.",
+        "comma. org",
+    ],
+    ids=["bracketed-dot", "upper-bracketed", "ideographic", "spaced-com", "spaced-path", "ending-talk", "org"],
+)
+def test_the_hidden_link_prechecks_keep_every_rewrite(body):
+    # Each substitution of _unhidden_links runs only where the text has a literal its matches hold.
+    expected = text._SPACED_DOT.sub(text._spaced_dot, text._HIDDEN_DOT.sub(".", body))
+    assert text._unhidden_links(body) == expected

@@ -1,10 +1,12 @@
-/* The words of text._WORD, [^\W\d_]+(?:'[^\W\d_]+)?, compiled: runs of letters, with one apostrophe
- * inside ("don't"), as re.findall gives them.
+/* Scans of text.py compiled, each giving what its regex gives (tests/test_text_prechecks.py on any
+ * text and every code point):
  *
- * Why: text analysis splits every comment into words with it: text._analyse 73.8 -> 68.0 us a comment
- * with this module (40,000 benchmark comments, median of 5, same analyses); 200 characters 6.7 -> 1.1 us. A letter is what the class means on str: a word character
- * (Py_UNICODE_ISALNUM, '_' aside) that is not a decimal digit (Py_UNICODE_ISDECIMAL), so "²" is one;
- * tests/test_text_prechecks.py compares this with the regex on any text.
+ * - words: text._WORD, [^\W\d_]+(?:'[^\W\d_]+)?, runs of letters with one apostrophe inside ("don't").
+ *   A letter is what the class means on str: a word character (Py_UNICODE_ISALNUM, '_' aside) that is
+ *   not a decimal digit, so "²" is one. text._analyse 73.8 -> 68.0 us a comment (40,000 benchmark
+ *   comments, median of 5, same analyses); 200 characters 6.7 -> 1.1 us.
+ * - candidates, digit_spans, zero_digits, has_digit: the link candidates and the digit scans that every
+ *   text, and every post of a few thousand characters, goes through (figures in text.REGEX_SCANS).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -51,13 +53,155 @@ words(PyObject *self, PyObject *text)
     return found;
 }
 
+static int
+check_str(PyObject *text, const char *name)
+{
+    if (PyUnicode_Check(text)) return 1;
+    PyErr_Format(PyExc_TypeError, "%s: a str", name);
+    return 0;
+}
+
+/* Whitespace and digits as re's \s and \d read them in a str pattern: Py_UNICODE_ISSPACE and
+ * Py_UNICODE_ISDECIMAL (tests/test_text_prechecks.py checks every code point). Below 128 a decimal digit
+ * is 0-9, without the lookup in the Unicode database. */
+static inline int
+decimal(Py_UCS4 ch)
+{
+    if (ch < 128) return ch >= '0' && ch <= '9';
+    return Py_UNICODE_ISDECIMAL(ch);
+}
+
+/* text._CANDIDATE.findall, (?<!\S)\S*?[.:/@]\S+: every whitespace-delimited token with ".", ":", "/"
+ * or "@" before its last character, whole. A match can only start a token (the look-behind), it ends
+ * the token (\S+ is greedy), and it exists when the first such character has another after it in the
+ * token, which is what the lazy \S*? looks for. Posts are long and every token of them is tried:
+ * 83 us for a 2.8 KB post with the regex. */
+static PyObject *
+candidates(PyObject *self, PyObject *text)
+{
+    if (!check_str(text, "candidates")) return NULL;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    PyObject *found = PyList_New(0);
+    if (!found) return NULL;
+    for (Py_ssize_t i = 0; i < length;) {
+        if (Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t end = i, marked = -1;
+        for (; end < length; end++) {
+            Py_UCS4 ch = PyUnicode_READ(kind, data, end);
+            if (Py_UNICODE_ISSPACE(ch)) break;
+            if (marked < 0 && (ch == '.' || ch == ':' || ch == '/' || ch == '@')) marked = end;
+        }
+        if (marked >= 0 && marked + 1 < end) {
+            PyObject *token = PyUnicode_Substring(text, i, end);
+            if (!token || PyList_Append(found, token) < 0) {
+                Py_XDECREF(token);
+                Py_DECREF(found);
+                return NULL;
+            }
+            Py_DECREF(token);
+        }
+        i = end;
+    }
+    return found;
+}
+
+/* (start, end) of every run of decimal digits: m.span() for m in re.finditer(r"\d+", text). */
+static PyObject *
+digit_spans(PyObject *self, PyObject *text)
+{
+    if (!check_str(text, "digit_spans")) return NULL;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    PyObject *found = PyList_New(0);
+    if (!found) return NULL;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        if (!decimal(PyUnicode_READ(kind, data, i))) continue;
+        Py_ssize_t end = i + 1;
+        while (end < length && decimal(PyUnicode_READ(kind, data, end))) end++;
+        PyObject *span = Py_BuildValue("(nn)", i, end);
+        if (!span || PyList_Append(found, span) < 0) {
+            Py_XDECREF(span);
+            Py_DECREF(found);
+            return NULL;
+        }
+        Py_DECREF(span);
+        i = end;
+    }
+    return found;
+}
+
+/* re.sub(r"\d+", "0", text): each run of decimal digits written as one "0". */
+static PyObject *
+zero_digits(PyObject *self, PyObject *text)
+{
+    if (!check_str(text, "zero_digits")) return NULL;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), kept = 0;
+    Py_UCS4 widest = 0;
+    int digits = 0, any = 0;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (decimal(ch)) {
+            kept += !digits;
+            digits = any = 1;
+            continue;
+        }
+        digits = 0;
+        kept++;
+        if (ch > widest) widest = ch;
+    }
+    if (!any) return Py_NewRef(text);
+    PyObject *out = PyUnicode_New(kept, widest < '0' ? '0' : widest);
+    if (!out) return NULL;
+    int out_kind = PyUnicode_KIND(out);
+    void *out_data = PyUnicode_DATA(out);
+    Py_ssize_t j = 0;
+    digits = 0;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (decimal(ch)) {
+            if (!digits) PyUnicode_WRITE(out_kind, out_data, j++, '0');
+            digits = 1;
+            continue;
+        }
+        digits = 0;
+        PyUnicode_WRITE(out_kind, out_data, j++, ch);
+    }
+    return out;
+}
+
+/* _ANY_DIGIT.search(text) is not None. */
+static PyObject *
+has_digit(PyObject *self, PyObject *text)
+{
+    if (!check_str(text, "has_digit")) return NULL;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    for (Py_ssize_t i = 0; i < length; i++) {
+        if (decimal(PyUnicode_READ(kind, data, i))) Py_RETURN_TRUE;
+    }
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef methods[] = {
     {"words", words, METH_O, "words(text): text._WORD.findall(text)."},
+    {"candidates", candidates, METH_O, "candidates(text): text._CANDIDATE.findall(text)."},
+    {"digit_spans", digit_spans, METH_O, "digit_spans(text): [m.span() for m in re.finditer(r'\\d+', text)]."},
+    {"zero_digits", zero_digits, METH_O, "zero_digits(text): re.sub(r'\\d+', '0', text)."},
+    {"has_digit", has_digit, METH_O, "has_digit(text): re.search(r'\\d', text) is not None."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_text", "The compiled word split of moderation.model.text.", -1, methods,
+    PyModuleDef_HEAD_INIT, "_text", "The compiled word, token and digit scans of moderation.model.text.", -1, methods,
 };
 
 PyMODINIT_FUNC

@@ -554,12 +554,19 @@ _HIDDEN_LINK_NEEDS = (
 )
 
 
+# What every _HIDDEN_DOT match holds, in lower case.
+_HIDDEN_DOTS = ("(.)", "{.}", "[dot]", "(dot)", "{dot}", "\u3002", "\uff61")
+
+
 def _unhidden_links(text: str) -> str:
     """The text with addresses written around link finders written back as addresses."""
     lowered = text.lower()
     if not _contains_any(lowered, _HIDDEN_LINK_NEEDS):
         return text
-    text = _HIDDEN_DOT.sub(".", text)
+    # Each pattern only where the text has a literal its every match holds: a post of a few thousand
+    # characters passes the test above one time in five, and these two scans then cost 43 us of its 92.
+    if _contains_any(lowered, _HIDDEN_DOTS):
+        text = _HIDDEN_DOT.sub(".", text)
     if "slash" in lowered:
         text = _HIDDEN_SLASH.sub("/", text)
     if "www" in lowered or "w w" in lowered:
@@ -568,7 +575,7 @@ def _unhidden_links(text: str) -> str:
         text = _SPELLED_DOT.sub(_spelled_dot, text)
     if "\\" in text:
         text = _BACKSLASH_PATH.sub(_backslash_path, text)
-    if ". " in text or " ." in text:
+    if (". " in text or " ." in text) and ("com" in text or "org" in text):
         text = _SPACED_DOT.sub(_spaced_dot, text)
     if "DOT" in text or "Dot" in text:
         text = _GLUED_DOT.sub(".", text)
@@ -647,7 +654,7 @@ def _links_and_emails(text: str) -> tuple[list[Link], int, bool]:
     links: list[Link] = []
     emails = 0
     placeheld = False
-    candidates = _CANDIDATE.findall(text) if _MAY_LINK.search(text) else []
+    candidates = _candidates(text)
     own = len(candidates)
     if "href" in text.lower():
         candidates += [m.group(1) for m in _HREF.finditer(text)]
@@ -710,7 +717,7 @@ def phone_numbers(text: str) -> int:
     "2.126.521.750" (dots alone between groups of three).
     """
     folded, fast = _caseless_text(text)
-    return _phones(folded if fast else text, fast, _ANY_DIGIT.search(text) is not None)
+    return _phones(folded if fast else text, fast, _has_digit(text))
 
 
 _ANY_DIGIT = re.compile(r"\d")
@@ -731,7 +738,7 @@ def _phones(text: str, fast: bool, has_digit: bool, letter_runs: set[str] | None
     )
     if not has_digit:
         return _count_phones(spelled.sub(_spelled_digits, text)) if may_spell and spelled.search(text) else 0
-    spans = [m.span() for m in _DIGIT_GROUP.finditer(text)]
+    spans = _digit_spans(text)
     if _may_rewrite(text, spans) or (may_spell and spelled.search(text)):
         text = _DATE_LIKE.sub(" ", text)
         zeros = lambda m: "0" * len(m.group(0))  # noqa: E731
@@ -794,7 +801,7 @@ def _spelled_digits(match: re.Match) -> str:
 
 def _count_phones(text: str, spans: list[tuple[int, int]] | None = None) -> int:
     if spans is None:
-        spans = [m.span() for m in _DIGIT_GROUP.finditer(text)]
+        spans = _digit_spans(text)
     runs: list[tuple[list[int], set[str], bool]] = []
     last_end = -1
     for start, end in spans:
@@ -966,10 +973,50 @@ _SERVICE_PHRASE = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-try:  # _WORD.findall compiled (_text.c), where setup.py found a C compiler: 6.7 -> 1.1 us on 200 characters
-    from moderation.model._text import words as _compiled_words
-except ImportError:  # pragma: no cover - exercised by tests that set _compiled_words to None
+
+
+def _regex_candidates(text: str) -> list[str]:
+    return _CANDIDATE.findall(text) if _MAY_LINK.search(text) else []
+
+
+def _regex_digit_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _DIGIT_GROUP.finditer(text)]
+
+
+def _regex_zero_digits(text: str) -> str:
+    return _DIGITS.sub("0", text)
+
+
+def _regex_has_digit(text: str) -> bool:
+    return _ANY_DIGIT.search(text) is not None
+
+
+# The scans every text takes, in their regex form: the compiled ones (_text.c, where setup.py found a C
+# compiler) give the same results (tests/test_text_prechecks.py on any text and every code point,
+# tests/test_text_identity.py with either set). _WORD.findall 6.7 -> 1.1 us on 200 characters. On the
+# 94 posts of data/threads (2.8 KB) and on benchmark comments, best of 5: candidates 72.0 -> 8.1 and
+# 3.0 -> 0.5 us, digit spans 37.1 -> 6.1 and 2.9 -> 0.5, zero digits 36.7 -> 8.5 and 2.6 -> 0.6.
+REGEX_SCANS = {
+    "_compiled_words": None,
+    "_candidates": _regex_candidates,
+    "_digit_spans": _regex_digit_spans,
+    "_zero_digits": _regex_zero_digits,
+    "_has_digit": _regex_has_digit,
+}
+try:
+    from moderation.model import _text as _compiled_text
+except ImportError:  # pragma: no cover - exercised by tests that set REGEX_SCANS
+    _compiled_text = None
+if _compiled_text is not None:
+    _compiled_words = _compiled_text.words
+    _candidates = _compiled_text.candidates
+    _digit_spans = _compiled_text.digit_spans
+    _zero_digits = _compiled_text.zero_digits
+    _has_digit = _compiled_text.has_digit
+else:  # pragma: no cover
     _compiled_words = None
+    _candidates, _digit_spans = _regex_candidates, _regex_digit_spans
+    _zero_digits, _has_digit = _regex_zero_digits, _regex_has_digit
 
 
 def _lowered(pattern: re.Pattern) -> re.Pattern:
@@ -1307,7 +1354,7 @@ def _placeholders(clean: str, links: list[Link], placeheld: bool, has_digit: boo
         # an address, the substitution would give the text back unchanged.
         text = _CANDIDATE.sub(_placeholder_for, text)
     if has_digit:
-        text = _DIGITS.sub("0", text)
+        text = _zero_digits(text)
     return text.lower()
 
 
@@ -1352,7 +1399,7 @@ def _read(text: str) -> _Read:
     if "[" in clean:
         clean, marked_up = _unmarked(clean)
     links, emails, placeheld = _links_and_emails(clean)
-    has_digit = _ANY_DIGIT.search(clean) is not None
+    has_digit = _has_digit(clean)
     normalised = _placeholders(clean, links, placeheld, has_digit)
     words_text = normalised.replace("_url_", " ").replace("_email_", " ") if "_" in normalised else normalised
     if _compiled_words is not None:
