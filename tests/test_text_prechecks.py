@@ -244,7 +244,8 @@ def test_compiled_words_are_the_regex_words(sample):
     assert text._compiled_words(sample) == text._WORD.findall(sample)
 
 
-SCANS = [name for name in text.REGEX_SCANS if name != "_compiled_words"]
+SCANS = ["_candidates", "_digit_spans", "_zero_digits", "_has_digit"]
+WORD_COUNTS = ["_stem_set", "_repeated_phrase"]
 
 
 @pytest.mark.skipif(text._compiled_text is None, reason="moderation.model._text is not built")
@@ -257,7 +258,7 @@ SCANS = [name for name in text.REGEX_SCANS if name != "_compiled_words"]
     )
 )
 def test_compiled_scans_are_the_regex_scans(name, sample):
-    assert getattr(text, name)(sample) == text.REGEX_SCANS[name](sample)
+    assert getattr(text, name)(sample) == text.PYTHON_FORMS[name](sample)
 
 
 @pytest.mark.skipif(text._compiled_text is None, reason="moderation.model._text is not built")
@@ -265,7 +266,7 @@ def test_compiled_scans_are_the_regex_scans(name, sample):
 def test_compiled_scans_read_every_code_point_as_the_regex_does(name):
     # Whitespace and digits are where a C loop could differ from re's \s and \d: each code point alone,
     # between letters and after a mark ("a.X b").
-    scan, regex = getattr(text, name), text.REGEX_SCANS[name]
+    scan, regex = getattr(text, name), text.PYTHON_FORMS[name]
     for start in range(0, 0x110000, 4096):
         block = [chr(c) for c in range(start, min(start + 4096, 0x110000))]
         for sample in ("".join(block), "a.".join(block), " .".join(block)):
@@ -289,3 +290,24 @@ def test_the_hidden_link_prechecks_keep_every_rewrite(body):
     # Each substitution of _unhidden_links runs only where the text has a literal its matches hold.
     expected = text._SPACED_DOT.sub(text._spaced_dot, text._HIDDEN_DOT.sub(".", body))
     assert text._unhidden_links(body) == expected
+
+
+@pytest.mark.skipif(text._compiled_text is None, reason="moderation.model._text is not built")
+@pytest.mark.parametrize("name", WORD_COUNTS, ids=[name.strip("_") for name in WORD_COUNTS])
+@settings(max_examples=500)
+@given(
+    words=st.lists(
+        st.sampled_from(
+            ["the", "a", "of", "buy", "cheap", "now", "it", "and", "watches", "replica", "x", "\ud800", "naïve"]
+        )
+        | st.text(max_size=8),
+        max_size=24,
+    )
+)
+def test_compiled_word_counts_are_pythons(name, words):
+    # Repeats are what both count: words drawn from a few, stop words among them, and any others.
+    assert getattr(text, name)(words) == text.PYTHON_FORMS[name](words)
+
+
+def test_every_python_form_has_a_compiled_one():
+    assert text.PYTHON_FORMS.keys() == {"_compiled_words", *SCANS, *WORD_COUNTS}

@@ -1,12 +1,15 @@
-/* Scans of text.py compiled, each giving what its regex gives (tests/test_text_prechecks.py on any
- * text and every code point):
+/* Scans and counts of text.py compiled, each giving what its Python form gives
+ * (tests/test_text_prechecks.py on any text and every code point):
  *
  * - words: text._WORD, [^\W\d_]+(?:'[^\W\d_]+)?, runs of letters with one apostrophe inside ("don't").
  *   A letter is what the class means on str: a word character (Py_UNICODE_ISALNUM, '_' aside) that is
  *   not a decimal digit, so "²" is one. text._analyse 73.8 -> 68.0 us a comment (40,000 benchmark
  *   comments, median of 5, same analyses); 200 characters 6.7 -> 1.1 us.
  * - candidates, digit_spans, zero_digits, has_digit: the link candidates and the digit scans that every
- *   text, and every post of a few thousand characters, goes through (figures in text.REGEX_SCANS).
+ *   text, and every post of a few thousand characters, goes through;
+ * - stems, repeated_phrase: the word counts of text._stem_set and text._repeated_phrase.
+ *
+ * Figures are in text.PYTHON_FORMS' comment; those forms are what runs without this module.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -191,12 +194,119 @@ has_digit(PyObject *self, PyObject *text)
     Py_RETURN_FALSE;
 }
 
+/* text._stem_set: the frozenset of w[:6] for every word w of `words` (any iterable of str) longer than two
+ * characters and not in `stop` (a frozenset). A post's stems took 56 us of its 343 us of words
+ * (2.8 KB posts, best of 5). */
+static PyObject *
+stems(PyObject *self, PyObject *args)
+{
+    PyObject *words, *stop, *iterator, *word;
+    if (!PyArg_ParseTuple(args, "O!O", &PyFrozenSet_Type, &stop, &words)) return NULL;
+    PyObject *result = PyFrozenSet_New(NULL);
+    if (!result) return NULL;
+    iterator = PyObject_GetIter(words);
+    if (!iterator) goto failed;
+    while ((word = PyIter_Next(iterator)) != NULL) {
+        int stop_word = 0;
+        Py_ssize_t length = 0;
+        if (!PyUnicode_Check(word)) {
+            PyErr_SetString(PyExc_TypeError, "stems: words must be str");
+            stop_word = -1;
+        } else if ((length = PyUnicode_GET_LENGTH(word)) > 2) {
+            stop_word = PySet_Contains(stop, word);
+        }
+        if (stop_word == 0 && length > 2) {
+            PyObject *stem = length > 6 ? PyUnicode_Substring(word, 0, 6) : Py_NewRef(word);
+            if (!stem || PySet_Add(result, stem) < 0) stop_word = -1;
+            Py_XDECREF(stem);
+        }
+        Py_DECREF(word);
+        if (stop_word < 0) break;
+    }
+    Py_DECREF(iterator);
+    if (!PyErr_Occurred()) return result;
+failed:
+    Py_DECREF(result);
+    return NULL;
+}
+
+/* text._repeated_phrase: how often the most repeated pair of consecutive words with a word not in `stop`
+ * recurs, 0 when none does: max(1, the largest such pair's count) - 1. Pairs are counted in a table of
+ * the words' own hashes, compared as strings on a hash match, without a tuple per pair (3.9 us a
+ * benchmark comment with pairwise, set and Counter). */
+static PyObject *
+repeated_phrase(PyObject *self, PyObject *args)
+{
+    PyObject *words, *stop;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyFrozenSet_Type, &stop, &PyList_Type, &words)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(words);
+    if (n < 4) return PyLong_FromLong(0);
+    Py_ssize_t pairs = n - 1, size = 8;
+    while (size < 2 * pairs) size *= 2;
+    Py_hash_t *hashes = PyMem_Malloc(sizeof(Py_hash_t) * (size_t)n);
+    Py_ssize_t *first = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)size);
+    Py_ssize_t *count = PyMem_Calloc((size_t)size, sizeof(Py_ssize_t));
+    PyObject *result = NULL;
+    Py_ssize_t best = 1;
+    if (!hashes || !first || !count) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *word = PyList_GET_ITEM(words, i);
+        if (!PyUnicode_Check(word)) {
+            PyErr_SetString(PyExc_TypeError, "repeated_phrase: words must be str");
+            goto done;
+        }
+        hashes[i] = PyObject_Hash(word);
+        if (hashes[i] == -1) goto done;
+    }
+    for (Py_ssize_t i = 0; i < pairs; i++) {
+        size_t slot = ((size_t)hashes[i] * 1000003u ^ (size_t)hashes[i + 1]) & (size_t)(size - 1);
+        for (;; slot = (slot + 1) & (size_t)(size - 1)) {
+            if (!count[slot]) {
+                first[slot] = i;
+                count[slot] = 1;
+                break;
+            }
+            Py_ssize_t j = first[slot];
+            if (hashes[j] != hashes[i] || hashes[j + 1] != hashes[i + 1]) continue;
+            int same = PyUnicode_Compare(PyList_GET_ITEM(words, j), PyList_GET_ITEM(words, i)) == 0 &&
+                       PyUnicode_Compare(PyList_GET_ITEM(words, j + 1), PyList_GET_ITEM(words, i + 1)) == 0;
+            if (same) {
+                count[slot]++;
+                break;
+            }
+        }
+    }
+    for (Py_ssize_t slot = 0; slot < size; slot++) {
+        if (count[slot] <= best) continue;
+        Py_ssize_t j = first[slot];
+        int a = PySet_Contains(stop, PyList_GET_ITEM(words, j)), b = 0;
+        if (a < 0) goto done;
+        if (a) {
+            b = PySet_Contains(stop, PyList_GET_ITEM(words, j + 1));
+            if (b < 0) goto done;
+        }
+        if (!(a && b)) best = count[slot];
+    }
+    result = PyLong_FromSsize_t(best - 1);
+done:
+    PyMem_Free(hashes);
+    PyMem_Free(first);
+    PyMem_Free(count);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"words", words, METH_O, "words(text): text._WORD.findall(text)."},
     {"candidates", candidates, METH_O, "candidates(text): text._CANDIDATE.findall(text)."},
     {"digit_spans", digit_spans, METH_O, "digit_spans(text): [m.span() for m in re.finditer(r'\\d+', text)]."},
     {"zero_digits", zero_digits, METH_O, "zero_digits(text): re.sub(r'\\d+', '0', text)."},
     {"has_digit", has_digit, METH_O, "has_digit(text): re.search(r'\\d', text) is not None."},
+    {"stems", stems, METH_VARARGS, "stems(stop, words): text._stem_set(words) with stop = text.STOP_WORDS."},
+    {"repeated_phrase", repeated_phrase, METH_VARARGS,
+     "repeated_phrase(stop, words): text._repeated_phrase(words) with stop = text.STOP_WORDS."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -20,6 +20,7 @@ import functools
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import NamedTuple
@@ -991,34 +992,6 @@ def _regex_has_digit(text: str) -> bool:
     return _ANY_DIGIT.search(text) is not None
 
 
-# The scans every text takes, in their regex form: the compiled ones (_text.c, where setup.py found a C
-# compiler) give the same results (tests/test_text_prechecks.py on any text and every code point,
-# tests/test_text_identity.py with either set). _WORD.findall 6.7 -> 1.1 us on 200 characters. On the
-# 94 posts of data/threads (2.8 KB) and on benchmark comments, best of 5: candidates 72.0 -> 8.1 and
-# 3.0 -> 0.5 us, digit spans 37.1 -> 6.1 and 2.9 -> 0.5, zero digits 36.7 -> 8.5 and 2.6 -> 0.6.
-REGEX_SCANS = {
-    "_compiled_words": None,
-    "_candidates": _regex_candidates,
-    "_digit_spans": _regex_digit_spans,
-    "_zero_digits": _regex_zero_digits,
-    "_has_digit": _regex_has_digit,
-}
-try:
-    from moderation.model import _text as _compiled_text
-except ImportError:  # pragma: no cover - exercised by tests that set REGEX_SCANS
-    _compiled_text = None
-if _compiled_text is not None:
-    _compiled_words = _compiled_text.words
-    _candidates = _compiled_text.candidates
-    _digit_spans = _compiled_text.digit_spans
-    _zero_digits = _compiled_text.zero_digits
-    _has_digit = _compiled_text.has_digit
-else:  # pragma: no cover
-    _compiled_words = None
-    _candidates, _digit_spans = _regex_candidates, _regex_digit_spans
-    _zero_digits, _has_digit = _regex_zero_digits, _regex_has_digit
-
-
 def _lowered(pattern: re.Pattern) -> re.Pattern:
     """The IGNORECASE ``pattern`` made case-sensitive, for ASCII text lower-cased beforehand.
 
@@ -1279,7 +1252,7 @@ def content_stems(words: list[str]) -> list[str]:
     return [stem(w) for w in words if len(w) > 2 and w not in STOP_WORDS]
 
 
-def _repeated_phrase(words: list[str]) -> int:
+def _python_repeated_phrase(words: list[str]) -> int:
     """How often the most repeated 2-3 word phrase with a content word recurs (0 when none repeats).
 
     Pairs suffice: a repeated three-word phrase with a content word contains a pair with that word
@@ -1409,14 +1382,15 @@ def _read(text: str) -> _Read:
     return _Read(clean, disguise, marked_up, links, emails, placeheld, has_digit, normalised, words_text, words)
 
 
-def _stem_set(distinct: set[str]) -> frozenset[str]:
-    """The set of content_stems(distinct)."""
+def _python_stem_set(words: Iterable[str]) -> frozenset[str]:
+    """The set of content_stems(words)."""
+    distinct = words if isinstance(words, (set, frozenset)) else set(words)
     return frozenset([w[:6] for w in distinct - STOP_WORDS if len(w) > 2])
 
 
 def _words(text: str) -> Words:
     words = _read(text).words
-    return Words(words=tuple(words), stems=_stem_set(set(words)))
+    return Words(words=tuple(words), stems=_stem_set(words))
 
 
 def _analyse(text: str) -> Analysis:
@@ -1537,3 +1511,37 @@ def clear_cache() -> None:
     _cached.cache_clear()
     _cached_long.cache_clear()
     _cached_words.cache_clear()
+
+
+# The scans and word counts every text takes, in Python: the compiled ones (_text.c, where setup.py
+# found a C compiler) give the same results (tests/test_text_prechecks.py on any text and every code
+# point, tests/test_text_identity.py with either set). _WORD.findall 6.7 -> 1.1 us on 200 characters. On
+# the 94 posts of data/threads (2.8 KB) and on benchmark comments, best of 5: candidates 72.0 -> 8.1 and
+# 3.0 -> 0.5 us, digit spans 37.1 -> 6.1 and 2.9 -> 0.5, zero digits 36.7 -> 8.5 and 2.6 -> 0.6, stems
+# sets 41.0 -> 19.2 and 3.6 -> 2.2, repeated phrase 89.5 -> 5.3 and 3.8 -> 0.6.
+PYTHON_FORMS = {
+    "_compiled_words": None,
+    "_candidates": _regex_candidates,
+    "_digit_spans": _regex_digit_spans,
+    "_zero_digits": _regex_zero_digits,
+    "_has_digit": _regex_has_digit,
+    "_stem_set": _python_stem_set,
+    "_repeated_phrase": _python_repeated_phrase,
+}
+try:
+    from moderation.model import _text as _compiled_text
+except ImportError:  # pragma: no cover - exercised by tests that set PYTHON_FORMS
+    _compiled_text = None
+if _compiled_text is not None:
+    _compiled_words = _compiled_text.words
+    _candidates = _compiled_text.candidates
+    _digit_spans = _compiled_text.digit_spans
+    _zero_digits = _compiled_text.zero_digits
+    _has_digit = _compiled_text.has_digit
+    _stem_set = functools.partial(_compiled_text.stems, STOP_WORDS)
+    _repeated_phrase = functools.partial(_compiled_text.repeated_phrase, STOP_WORDS)
+else:  # pragma: no cover
+    _compiled_words = None
+    _candidates, _digit_spans = _regex_candidates, _regex_digit_spans
+    _zero_digits, _has_digit = _regex_zero_digits, _regex_has_digit
+    _stem_set, _repeated_phrase = _python_stem_set, _python_repeated_phrase
