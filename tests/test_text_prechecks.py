@@ -309,5 +309,25 @@ def test_compiled_word_counts_are_pythons(name, words):
     assert getattr(text, name)(words) == text.PYTHON_FORMS[name](words)
 
 
+LITERALS = [
+    text._HIDDEN_LINK_NEEDS,
+    text._HIDDEN_DOTS,
+    text._BRACKETED_AT,
+    text._PROVIDER_NAMES,
+    *text._NEEDS.values(),
+]
+
+
+@pytest.mark.skipif(text._compiled_text is None, reason="moderation.model._text is not built")
+@settings(max_examples=500)
+@given(
+    sample=st.text(st.sampled_from("abcdotgmail.()[]{}<> @\\\u3002\uff61é😀"), max_size=40) | st.text(max_size=40),
+    literals=st.sampled_from(LITERALS)
+    | st.lists(st.text(st.sampled_from("ado.( @é😀"), max_size=3), max_size=6).map(tuple),
+)
+def test_compiled_literal_search_is_pythons(sample, literals):
+    assert text._contains_any(sample, literals) == text.PYTHON_FORMS["_contains_any"](sample, literals)
+
+
 def test_every_python_form_has_a_compiled_one():
-    assert text.PYTHON_FORMS.keys() == {"_compiled_words", *SCANS, *WORD_COUNTS}
+    assert text.PYTHON_FORMS.keys() == {"_compiled_words", "_contains_any", *SCANS, *WORD_COUNTS}

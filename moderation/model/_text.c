@@ -7,12 +7,14 @@
  *   comments, median of 5, same analyses); 200 characters 6.7 -> 1.1 us.
  * - candidates, digit_spans, zero_digits, has_digit: the link candidates and the digit scans that every
  *   text, and every post of a few thousand characters, goes through;
- * - stems, repeated_phrase: the word counts of text._stem_set and text._repeated_phrase.
+ * - stems, repeated_phrase: the word counts of text._stem_set and text._repeated_phrase;
+ * - contains_any: the literal pre-checks of text._contains_any.
  *
  * Figures are in text.PYTHON_FORMS' comment; those forms are what runs without this module.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 
 static inline int
 letter(Py_UCS4 ch)
@@ -298,12 +300,78 @@ done:
     return result;
 }
 
+/* text._contains_any: whether any of `literals` (a tuple of str) is in `text`, in one pass over the text:
+ * each position whose first two characters begin some literal (a 4096-bit filter of their pairs) is
+ * compared with those literals, and one-character literals are looked for directly. The Python form
+ * searches the text once per literal: 2.4 us for the 18 mail providers on a benchmark comment. */
+#define FEW_LITERALS 64
+#define PAIR(a, b) ((((size_t)(a) << 5) ^ (size_t)(b)) & 4095u)
+
+static PyObject *
+contains_any(PyObject *self, PyObject *args)
+{
+    PyObject *text, *literals;
+    if (!PyArg_ParseTuple(args, "UO!", &text, &PyTuple_Type, &literals)) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(literals), length = PyUnicode_GET_LENGTH(text);
+    if (n > FEW_LITERALS) {
+        for (Py_ssize_t k = 0; k < n; k++) {
+            int found = PySequence_Contains(text, PyTuple_GET_ITEM(literals, k));
+            if (found) return found < 0 ? NULL : Py_NewRef(Py_True);
+        }
+        Py_RETURN_FALSE;
+    }
+    uint64_t filter[64] = {0};
+    Py_UCS4 singles[FEW_LITERALS];
+    int n_singles = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *literal = PyTuple_GET_ITEM(literals, k);
+        if (!PyUnicode_Check(literal)) {
+            PyErr_SetString(PyExc_TypeError, "contains_any: literals must be str");
+            return NULL;
+        }
+        Py_ssize_t m = PyUnicode_GET_LENGTH(literal);
+        if (m == 0) Py_RETURN_TRUE;
+        int kind = PyUnicode_KIND(literal);
+        const void *data = PyUnicode_DATA(literal);
+        if (m == 1) {
+            singles[n_singles++] = PyUnicode_READ(kind, data, 0);
+        } else {
+            size_t pair = PAIR(PyUnicode_READ(kind, data, 0), PyUnicode_READ(kind, data, 1));
+            filter[pair >> 6] |= (uint64_t)1 << (pair & 63);
+        }
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        for (int j = 0; j < n_singles; j++) {
+            if (ch == singles[j]) Py_RETURN_TRUE;
+        }
+        if (i + 1 == length) break;
+        Py_UCS4 next = PyUnicode_READ(kind, data, i + 1);
+        size_t pair = PAIR(ch, next);
+        if (!(filter[pair >> 6] >> (pair & 63) & 1)) continue;
+        for (Py_ssize_t k = 0; k < n; k++) {
+            PyObject *literal = PyTuple_GET_ITEM(literals, k);
+            Py_ssize_t m = PyUnicode_GET_LENGTH(literal);
+            if (m < 2 || m > length - i) continue;
+            int literal_kind = PyUnicode_KIND(literal);
+            const void *literal_data = PyUnicode_DATA(literal);
+            Py_ssize_t j = 0;
+            while (j < m && PyUnicode_READ(literal_kind, literal_data, j) == PyUnicode_READ(kind, data, i + j)) j++;
+            if (j == m) Py_RETURN_TRUE;
+        }
+    }
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef methods[] = {
     {"words", words, METH_O, "words(text): text._WORD.findall(text)."},
     {"candidates", candidates, METH_O, "candidates(text): text._CANDIDATE.findall(text)."},
     {"digit_spans", digit_spans, METH_O, "digit_spans(text): [m.span() for m in re.finditer(r'\\d+', text)]."},
     {"zero_digits", zero_digits, METH_O, "zero_digits(text): re.sub(r'\\d+', '0', text)."},
     {"has_digit", has_digit, METH_O, "has_digit(text): re.search(r'\\d', text) is not None."},
+    {"contains_any", contains_any, METH_VARARGS, "contains_any(text, literals): text._contains_any(text, literals)."},
     {"stems", stems, METH_VARARGS, "stems(stop, words): text._stem_set(words) with stop = text.STOP_WORDS."},
     {"repeated_phrase", repeated_phrase, METH_VARARGS,
      "repeated_phrase(stop, words): text._repeated_phrase(words) with stop = text.STOP_WORDS."},
