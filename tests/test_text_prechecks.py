@@ -244,7 +244,7 @@ def test_compiled_words_are_the_regex_words(sample):
     assert text._compiled_words(sample) == text._WORD.findall(sample)
 
 
-SCANS = ["_candidates", "_digit_spans", "_zero_digits", "_has_digit"]
+SCANS = ["_candidates", "_digit_spans", "_zero_digits", "_has_digit", "_last_segment"]
 WORD_COUNTS = ["_stem_set", "_repeated_phrase"]
 
 
@@ -253,9 +253,9 @@ WORD_COUNTS = ["_stem_set", "_repeated_phrase"]
 @settings(max_examples=300)
 @given(
     sample=st.text(st.characters(codec=None, exclude_categories=()))
-    | st.lists(st.sampled_from([*".:/@ \t\n\u00a0\u2003\u3000", "ab", "1", "0", "٣", "²", "é", "😀"]), max_size=30).map(
-        "".join
-    )
+    | st.lists(
+        st.sampled_from([*".:/@!? \t\n\u00a0\u2003\u3000", "ab", "1", "0", "٣", "²", "é", "😀"]), max_size=30
+    ).map("".join)
 )
 def test_compiled_scans_are_the_regex_scans(name, sample):
     assert getattr(text, name)(sample) == text.PYTHON_FORMS[name](sample)

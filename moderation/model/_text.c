@@ -8,7 +8,8 @@
  * - candidates, digit_spans, zero_digits, has_digit: the link candidates and the digit scans that every
  *   text, and every post of a few thousand characters, goes through;
  * - stems, repeated_phrase: the word counts of text._stem_set and text._repeated_phrase;
- * - contains_any: the literal pre-checks of text._contains_any.
+ * - contains_any: the literal pre-checks of text._contains_any;
+ * - last_segment: the last sentence that text._keyword_tail reads.
  *
  * Figures are in text.PYTHON_FORMS' comment; those forms are what runs without this module.
  */
@@ -365,12 +366,43 @@ contains_any(PyObject *self, PyObject *args)
     Py_RETURN_FALSE;
 }
 
+/* text._last_segment: of the pieces re.split(r"[.!?\n]+", text) gives that hold more than whitespace,
+ * how many there are (2 for two or more) and the last one (None without any). */
+static PyObject *
+last_segment(PyObject *self, PyObject *text)
+{
+    if (!check_str(text, "last_segment")) return NULL;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), start = 0, last_start = -1, last_end = -1;
+    int count = 0, filled = 0;
+    for (Py_ssize_t i = 0; i <= length; i++) {
+        Py_UCS4 ch = i < length ? PyUnicode_READ(kind, data, i) : '\n';
+        if (ch == '.' || ch == '!' || ch == '?' || ch == '\n') {
+            if (filled) {
+                count += count < 2;
+                last_start = start;
+                last_end = i;
+            }
+            filled = 0;
+            start = i + 1;
+        } else if (!filled && !Py_UNICODE_ISSPACE(ch)) {
+            filled = 1;
+        }
+    }
+    if (last_start < 0) return Py_BuildValue("(iO)", count, Py_None);
+    PyObject *segment = PyUnicode_Substring(text, last_start, last_end);
+    if (!segment) return NULL;
+    return Py_BuildValue("(iN)", count, segment);
+}
+
 static PyMethodDef methods[] = {
     {"words", words, METH_O, "words(text): text._WORD.findall(text)."},
     {"candidates", candidates, METH_O, "candidates(text): text._CANDIDATE.findall(text)."},
     {"digit_spans", digit_spans, METH_O, "digit_spans(text): [m.span() for m in re.finditer(r'\\d+', text)]."},
     {"zero_digits", zero_digits, METH_O, "zero_digits(text): re.sub(r'\\d+', '0', text)."},
     {"has_digit", has_digit, METH_O, "has_digit(text): re.search(r'\\d', text) is not None."},
+    {"last_segment", last_segment, METH_O, "last_segment(text): text._last_segment(text)."},
     {"contains_any", contains_any, METH_VARARGS, "contains_any(text, literals): text._contains_any(text, literals)."},
     {"stems", stems, METH_VARARGS, "stems(stop, words): text._stem_set(words) with stop = text.STOP_WORDS."},
     {"repeated_phrase", repeated_phrase, METH_VARARGS,
