@@ -273,23 +273,65 @@ def test_compiled_scans_read_every_code_point_as_the_regex_does(name):
             assert scan(sample) == regex(sample)
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        "forsoftlips (dot) com and youtube(.)com",
-        "QUICKCASH[DOT]COM",
-        "quickcash\u3002com",
-        "pimpmyviews. com",
-        "marketglory . com/game",
-        "Startups love .com.",
-        "comma. org",
-    ],
-    ids=["bracketed-dot", "upper-bracketed", "ideographic", "spaced-com", "spaced-path", "ending-talk", "org"],
-)
+def _every_rewrite(body: str) -> str:
+    """_unhidden_links before each pattern had a pre-check of its own (d13c337)."""
+    lowered = body.lower()
+    if not text._contains_any(lowered, text._HIDDEN_LINK_NEEDS):
+        return body
+    body = text._HIDDEN_DOT.sub(".", body)
+    if "slash" in lowered:
+        body = text._HIDDEN_SLASH.sub("/", body)
+    if "www" in lowered or "w w" in lowered:
+        body = text._SPELLED_WWW.sub(text._spelled_www, body)
+    if " dot " in lowered:
+        body = text._SPELLED_DOT.sub(text._spelled_dot, body)
+    if "\\" in body:
+        body = text._BACKSLASH_PATH.sub(text._backslash_path, body)
+    if ". " in body or " ." in body:
+        body = text._SPACED_DOT.sub(text._spaced_dot, body)
+    if "DOT" in body or "Dot" in body:
+        body = text._GLUED_DOT.sub(".", body)
+    return body
+
+
+HIDDEN_LINKS = {
+    "bracketed-dot": "forsoftlips (dot) com and youtube(.)com",
+    "upper-bracketed": "QUICKCASH[DOT]COM",
+    "ideographic": "quickcash\u3002com",
+    "spaced-com": "pimpmyviews. com",
+    "spaced-path": "marketglory . com/game",
+    "spaced-tab": "marketglory\t.  com/game and few weeks",
+    "ending-talk": "Startups love .com.",
+    "org": "comma. org",
+    "spelled-www": "w w w . quickcash . com",
+    "www-tab": "W\tw w dot quickcash dot net, a new work",
+    "www-newline": "ww\nw. quickcash. com",
+}
+
+
+@pytest.mark.parametrize("body", list(HIDDEN_LINKS.values()), ids=list(HIDDEN_LINKS))
 def test_the_hidden_link_prechecks_keep_every_rewrite(body):
-    # Each substitution of _unhidden_links runs only where the text has a literal its matches hold.
-    expected = text._SPACED_DOT.sub(text._spaced_dot, text._HIDDEN_DOT.sub(".", body))
-    assert text._unhidden_links(body) == expected
+    # Each substitution of _unhidden_links runs only where the text has what its matches hold.
+    assert text._unhidden_links(body) == _every_rewrite(body)
+
+
+def test_the_hidden_link_cases_are_rewritten():
+    rewritten = [name for name, body in HIDDEN_LINKS.items() if _every_rewrite(body) != body]
+    assert {"bracketed-dot", "spaced-com", "spaced-path", "spelled-www", "www-tab"} <= set(rewritten)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["w", "W", "ww", " ", "\t", "\n", ".", ". ", " . ", "com", "Com", "org", "dot", "(dot)", "[.]", "\u3002"]
+            + ["quickcash", "new", "work", "/game", "\\", "bit.ly", "DOT", "net", "x"]
+        ),
+        max_size=16,
+    ).map("".join)
+)
+def test_the_hidden_link_prechecks_drop_no_rewrite(body):
+    assert text._unhidden_links(body) == _every_rewrite(body)
 
 
 @pytest.mark.skipif(text._compiled_text is None, reason="moderation.model._text is not built")

@@ -570,17 +570,35 @@ def _unhidden_links(text: str) -> str:
         text = _HIDDEN_DOT.sub(".", text)
     if "slash" in lowered:
         text = _HIDDEN_SLASH.sub("/", text)
-    if "www" in lowered or "w w" in lowered:
+    if ("www" in lowered or "w w" in lowered) and _THREE_WS.search(lowered):
         text = _SPELLED_WWW.sub(_spelled_www, text)
     if " dot " in lowered:
         text = _SPELLED_DOT.sub(_spelled_dot, text)
     if "\\" in text:
         text = _BACKSLASH_PATH.sub(_backslash_path, text)
-    if (". " in text or " ." in text) and ("com" in text or "org" in text):
+    if (". " in text or " ." in text) and _dot_before_ending(text):
         text = _SPACED_DOT.sub(_spaced_dot, text)
     if "DOT" in text or "Dot" in text:
         text = _GLUED_DOT.sub(".", text)
     return text
+
+
+# What _SPELLED_WWW and _SPACED_DOT matches hold, looked for before they run: "w w" is in "new work"
+# and "com" in "come", and 13 and 16 of the 94 posts of data/threads had them, where the patterns took
+# 50 and 129 us a post; these checks take 1.9 and 6.3 us and let none of those posts through.
+_THREE_WS = re.compile(r"w\s?w\s?w")
+
+
+def _dot_before_ending(text: str) -> bool:
+    """Whether a "com" or "org" has a "." among the four characters before it, as every _SPACED_DOT
+    match has (its dot and at most three spaces come just before its ending)."""
+    for ending in ("com", "org"):
+        at = text.find(ending)
+        while at != -1:
+            if "." in text[max(0, at - 4) : at]:
+                return True
+            at = text.find(ending, at + 1)
+    return False
 
 
 def _backslash_path(match: re.Match) -> str:
