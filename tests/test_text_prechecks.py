@@ -244,7 +244,8 @@ def test_compiled_words_are_the_regex_words(sample):
     assert text._compiled_words(sample) == text._WORD.findall(sample)
 
 
-SCANS = ["_candidates", "_digit_spans", "_zero_digits", "_has_digit", "_last_segment"]
+SCANS = ["_candidates", "_digit_spans", "_zero_digits", "_has_digit", "_last_segment", "_spaced_letters"]
+CLASS_CHECKS = ["_has_lookalike", "_surrogate_or_invisible"]
 WORD_COUNTS = ["_stem_set", "_repeated_phrase"]
 
 
@@ -371,5 +372,18 @@ def test_compiled_literal_search_is_pythons(sample, literals):
     assert text._contains_any(sample, literals) == text.PYTHON_FORMS["_contains_any"](sample, literals)
 
 
+@pytest.mark.skipif(text._compiled_text is None, reason="moderation.model._text is not built")
+@pytest.mark.parametrize("name", CLASS_CHECKS, ids=[name.strip("_") for name in CLASS_CHECKS])
+def test_compiled_class_checks_mark_the_classes_code_points(name):
+    # Each bitmap must hold exactly its class: every code point alone, then runs of unmarked ones.
+    check, python = getattr(text, name), text.PYTHON_FORMS[name]
+    marked = {code for code in range(0x110000) if python(chr(code))}
+    assert marked and all(check(chr(code)) for code in marked)
+    unmarked = "".join(chr(code) for code in range(0x110000) if code not in marked)
+    for start in range(0, len(unmarked), 4096):
+        assert not check(unmarked[start : start + 4096])
+
+
 def test_every_python_form_has_a_compiled_one():
-    assert text.PYTHON_FORMS.keys() == {"_compiled_words", "_contains_any", *SCANS, *WORD_COUNTS}
+    expected = {"_compiled_words", "_contains_any", *SCANS, *WORD_COUNTS, *CLASS_CHECKS}
+    assert text.PYTHON_FORMS.keys() == expected
