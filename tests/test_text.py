@@ -476,3 +476,40 @@ def test_pathological_input_is_analysed_in_bounded_work(text):
     analysis = analyse(text)
     assert time.process_time() - started < 30
     assert len(analysis.clean) <= 33 * 1024
+
+
+@pytest.mark.parametrize(
+    "host, expected",
+    [
+        ("github.com", True),
+        ("gist.github.com", True),
+        ("docs.github.com", True),
+        (".github.com", True),
+        ("evilgithub.com", False),
+        ("github.com.evil.example", False),
+        ("ithub.com", False),
+        ("cheap-watches.example", False),
+        ("", False),
+        ("..", False),
+    ],
+    ids=[
+        "listed",
+        "listed-deeper",
+        "under-listed",
+        "leading-dot",
+        "glued",
+        "listed-prefix",
+        "part",
+        "shop",
+        "empty",
+        "dots",
+    ],
+)
+def test_a_reference_host_is_listed_or_under_one(host, expected):
+    # Link.is_reference looks the host and what follows each of its dots up in a set; it must say what
+    # comparing the host with every listed one says.
+    from moderation.model import text
+
+    link = text.Link(url=f"https://{host}/x", host=host, words=frozenset())
+    listed = any(host == h or host.endswith("." + h) for h in text._REFERENCE_HOSTS)
+    assert link.is_reference == expected == (listed or host.endswith(text._REFERENCE_SUFFIXES))

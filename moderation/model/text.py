@@ -472,7 +472,20 @@ class Link:
         # from spam (0.92) to approve (0.06) (review, 2026-11-29).
         if host.endswith(_REFERENCE_SUFFIXES) or _GOV_HOST.search(host) or _NOWHERE_HOST.match(host):
             return True
-        return any(host == h or host.endswith("." + h) for h in _REFERENCE_HOSTS)
+        # A listed host, or one under it: the host itself or what follows one of its dots is listed
+        # (host == h or host.endswith("." + h) for some h). Comparing with each of the 105 took 13.4 us
+        # a link, and links are in 12% of benchmark comments; this takes well under 1 us.
+        if host in _REFERENCE_HOST_SET:
+            return True
+        at = host.find(".")
+        while at != -1:
+            if host[at + 1 :] in _REFERENCE_HOST_SET:
+                return True
+            at = host.find(".", at + 1)
+        return False
+
+
+_REFERENCE_HOST_SET = frozenset(_REFERENCE_HOSTS)
 
 
 def _host_of(token: str) -> str | None:
