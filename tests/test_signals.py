@@ -14,7 +14,7 @@ from collections import Counter
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moderation.model import signals
@@ -155,12 +155,32 @@ def test_used_once_and_twice_are_a_counters_above_zero_and_one(sets):
 
 @pytest.mark.parametrize("size", [1, 2, 5, 6])
 @pytest.mark.parametrize("length", [0, 1, 4, 5, 6, 30])
-def test_shingles_by_zip_hash_the_same_tuples_as_slices(post_signals, size, length):
+def test_shingles_by_zip_hash_the_same_tuples_as_slices(size, length):
     words = tuple(f"w{i % 7}" for i in range(length))
     text = analyse(" ".join(words))
-    shingler = signals.PostSignals(post_signals.idf, size)
     expected = frozenset(hash(text.words[i : i + size]) for i in range(len(text.words) - size + 1))
-    assert shingler._shingles(text) == expected
+    assert signals._shingle_set(text.words, size) == expected
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+@settings(max_examples=200)
+@given(
+    words=st.lists(st.sampled_from(["a", "b", "c", "the", "\ud800", ""]), max_size=14).map(tuple),
+    others=st.lists(st.sampled_from(["a", "b", "c", "the", "x"]), max_size=14).map(tuple),
+    size=st.integers(1, 5),
+    extra=st.sets(st.integers(-(2**64), 2**64), max_size=3),
+)
+def test_a_posts_shingles_among_its_comments_are_the_intersection(compiled, words, others, size, extra):
+    # PostSignals finds of a post's shingles only those of the comments under it (_shingles_among).
+    if compiled and signals._compiled_shingles_in is None:
+        pytest.skip("moderation.model._signals is not built")
+    candidates = set(signals._shingle_set(others, size)) | extra
+    with pytest.MonkeyPatch.context() as patch:
+        if not compiled:
+            patch.setattr(signals, "_compiled_shingles_in", None)
+        found = signals._shingles_among(words, size, candidates)
+    assert found == signals._shingle_set(words, size) & candidates
+    assert isinstance(found, frozenset)
 
 
 _WORD = re.compile(r"\w+")

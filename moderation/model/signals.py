@@ -91,7 +91,7 @@ class PostSignals:
 
     def _vectors(self, ordered: list[str], analysed: list[Analysis | Words], posts: int) -> sp.csr_array:
         """The TF-IDF rows of ``ordered``, whose first ``posts`` texts are posts. A post's row is kept
-        between calls, as its shingles are: computing it again was 58% of the post block for a check
+        between calls: computing it again was 58% of the post block for a check
         under a known post (125 of 217 us on a 500-word post). Rows are computed one document at a
         time either way, so a kept row is the same to the bit. Stems go in their set's order: a row's
         counts and weights do not depend on it, and sorting them cost 0.4 of 0.85 us a text."""
@@ -106,13 +106,6 @@ class PostSignals:
             for text, a in zip(ordered[:posts], analysed[:posts], strict=True)
         ]
         return _stacked_rows([*kept, rest], rest.shape[1])
-
-    def _shingles(self, text: Analysis | Words, post: str | None = None) -> frozenset:
-        """The hashes of ``text``'s word shingles; ``post``: its text, when it is a post's."""
-        size = int(self.shingle_size)
-        if post is not None and len(text.words) <= _KEPT_POST_WORDS:
-            return _post_shingles(post, size)
-        return _shingle_set(text.words, size)
 
     def rows(self, items) -> np.ndarray:
         out = np.zeros((len(items), len(self.NAMES)))
@@ -134,8 +127,9 @@ class PostSignals:
         posts_here = len(texts)
         spans = _compared_spans(items)
         seen_threads: set[int] = set()
+        also_comments: set[int] = set()  # posts whose text is also a comment's here
         for item in items:
-            texts.setdefault(item.body, len(texts))
+            also_comments.add(texts.setdefault(item.body, len(texts)))
             # Items of a thread share its tuple of bodies: walk it once per thread, not once per item
             # (that was quadratic in the thread's length), and of a long thread only the part this
             # call's comments are compared with.
@@ -143,20 +137,31 @@ class PostSignals:
                 seen_threads.add(id(item.thread_bodies))
                 lo, hi = spans.get(id(item.thread_bodies), (0, len(item.thread_bodies)))
                 for other in item.thread_bodies[lo:hi]:
-                    texts.setdefault(other, len(texts))
+                    also_comments.add(texts.setdefault(other, len(texts)))
         ordered = list(texts)
         # The posts' words and stems only (words_of): the rest of an analysis is for a comment's own blocks.
         analysed = [words_of(text) for text in ordered[:posts_here]] + [analyse(text) for text in ordered[posts_here:]]
         stems = [a.stems for a in analysed]
-        shingles = [
-            self._shingles(a, text if number < posts_here else None)
-            for number, (text, a) in enumerate(zip(ordered, analysed, strict=True))
+        size = int(self.shingle_size)
+        shingles: list[frozenset | None] = [
+            _shingle_set(a.words, size) if number >= posts_here or number in also_comments else None
+            for number, a in enumerate(analysed)
         ]
         vectors = self._vectors(ordered, analysed, posts_here)
         threads: dict[int, _ThreadCounts] = {}
         nearest = self._nearest_neighbour_similarity(items, texts, vectors)
         mine = np.fromiter((texts[item.body] for item in items), dtype=np.int64, count=len(items))
         posts = np.fromiter((texts[item.post_text] for item in items), dtype=np.int64, count=len(items))
+        # A post's shingles are only compared with those of the comments under it (post:copied), so
+        # only those are found: a set entry for each shingle of each post cost 3 us a comment in
+        # batches of 20-comment threads with 2.8 KB posts, and the 64 posts' sets kept for single checks
+        # (43 us of one on a 500-word post) are no longer needed.
+        under: dict[int, list[frozenset]] = {}
+        for me, post in zip(mine.tolist(), posts.tolist(), strict=True):
+            if shingles[post] is None:
+                under.setdefault(post, []).append(shingles[me])
+        for post, theirs in under.items():
+            shingles[post] = _shingles_among(analysed[post].words, size, set().union(*theirs))
         post_similarity = paired_dots(vectors, mine, posts)
         for row, item in enumerate(items):
             has_post = bool(item.post_text.strip())
@@ -299,17 +304,16 @@ class PostSignals:
             best[[r for _, r in inside]] = found[[start + index for index, _ in inside]]
 
 
-# A post's shingles are kept between calls: a check arriving under a known post re-hashed them every
-# time (43 us of a lone check's ~1.3 ms on a 500-word post). Only posts, 64 of them, of at most 5,000
-# words (about 0.3 MB of hashes each): kept beside every cached comment analysis they would have added
-# about 54 KiB per 4 KB comment, up to 1.7 GB in a service process fed distinct comments.
+# A post's TF-IDF row is kept between calls (_vectors): only posts, 64 of them, of at most 5,000 words.
 _KEPT_POST_WORDS = 5000
 _KEPT_POSTS_PER_CALL = 4
 
 
-@functools.lru_cache(maxsize=64)
-def _post_shingles(post: str, size: int) -> frozenset:
-    return _shingle_set(words_of(post).words, size)
+def _shingles_among(words: tuple[str, ...], size: int, candidates: set) -> frozenset:
+    """``_shingle_set(words, size) & candidates``."""
+    if _compiled_shingles_in is not None:
+        return _compiled_shingles_in(words, size, candidates)
+    return _shingle_set(words, size) & candidates
 
 
 def _shingle_set(words: tuple[str, ...], size: int) -> frozenset:
@@ -335,6 +339,8 @@ def _checked_shingles():
 
 
 _compiled_shingles = _checked_shingles()
+# The same hashes as _compiled_shingles, so only where it is used.
+_compiled_shingles_in = _compiled.shingles_in if _compiled_shingles is not None else None
 
 
 # A thread longer than this is not vectorised whole for every call: only the comments within the
