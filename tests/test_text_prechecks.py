@@ -244,7 +244,7 @@ def test_compiled_words_are_the_regex_words(sample):
     assert text._compiled_words(sample) == text._WORD.findall(sample)
 
 
-SCANS = ["_candidates", "_digit_spans", "_zero_digits", "_has_digit", "_last_segment", "_spaced_letters"]
+SCANS = ["_candidates", "_digit_spans", "_zero_digits", "_has_digit", "_last_segment", "_spaced_letters", "word_runs"]
 CLASS_CHECKS = ["_has_lookalike", "_surrogate_or_invisible"]
 WORD_COUNTS = ["_stem_set", "_repeated_phrase"]
 

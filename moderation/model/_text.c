@@ -10,7 +10,8 @@
  * - stems, repeated_phrase: the word counts of text._stem_set and text._repeated_phrase;
  * - contains_any: the literal pre-checks of text._contains_any;
  * - last_segment: the last sentence that text._keyword_tail reads;
- * - has_marked, spaced_letters: the character-class checks of text.undisguise.
+ * - has_marked, spaced_letters: the character-class checks of text.undisguise;
+ * - word_runs: the \w+ runs that ContextSignals looks for commenters' names in.
  *
  * Figures are in text.PYTHON_FORMS' comment; those forms are what runs without this module.
  */
@@ -72,10 +73,47 @@ check_str(PyObject *text, const char *name)
  * Py_UNICODE_ISDECIMAL (tests/test_text_prechecks.py checks every code point). Below 128 a decimal digit
  * is 0-9, without the lookup in the Unicode database. */
 static inline int
+word_char(Py_UCS4 ch)
+{
+    if (ch < 128) return ((ch | 32) >= 'a' && (ch | 32) <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+    return Py_UNICODE_ISALNUM(ch);
+}
+
+static inline int
 decimal(Py_UCS4 ch)
 {
     if (ch < 128) return ch >= '0' && ch <= '9';
     return Py_UNICODE_ISDECIMAL(ch);
+}
+
+/* re.findall(r"\w+", text): runs of word characters, as sre reads \w in a str pattern (Py_UNICODE_ISALNUM
+ * or "_"). ContextSignals splits a comment that may name a commenter with it: 6.3 us a benchmark comment. */
+static PyObject *
+word_runs(PyObject *self, PyObject *text)
+{
+    if (!check_str(text, "word_runs")) return NULL;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    PyObject *found = PyList_New(0);
+    if (!found) return NULL;
+    for (Py_ssize_t i = 0; i < length;) {
+        if (!word_char(PyUnicode_READ(kind, data, i))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t end = i + 1;
+        while (end < length && word_char(PyUnicode_READ(kind, data, end))) end++;
+        PyObject *run = PyUnicode_Substring(text, i, end);
+        if (!run || PyList_Append(found, run) < 0) {
+            Py_XDECREF(run);
+            Py_DECREF(found);
+            return NULL;
+        }
+        Py_DECREF(run);
+        i = end;
+    }
+    return found;
 }
 
 /* text._CANDIDATE.findall, (?<!\S)\S*?[.:/@]\S+: every whitespace-delimited token with ".", ":", "/"
@@ -439,6 +477,7 @@ spaced_letters(PyObject *self, PyObject *text)
 
 static PyMethodDef methods[] = {
     {"words", words, METH_O, "words(text): text._WORD.findall(text)."},
+    {"word_runs", word_runs, METH_O, "word_runs(text): re.findall(r'\\w+', text)."},
     {"candidates", candidates, METH_O, "candidates(text): text._CANDIDATE.findall(text)."},
     {"digit_spans", digit_spans, METH_O, "digit_spans(text): [m.span() for m in re.finditer(r'\\d+', text)]."},
     {"zero_digits", zero_digits, METH_O, "zero_digits(text): re.sub(r'\\d+', '0', text)."},

@@ -18,7 +18,7 @@ from .arrays import ranges
 from .items import CommentItem
 from .ngrams import Tfidf
 from .pagelinks import site_host
-from .text import STOP_WORDS, Analysis, Words, analyse, host_of, words_of
+from .text import STOP_WORDS, Analysis, Words, _contains_any, analyse, host_of, word_runs, words_of
 from .thread import LINKBACK_TYPES, mentioned_name
 
 try:  # built by setup.py where a C compiler is found (tests/test_ngramcount.py); else Python counts
@@ -733,12 +733,13 @@ class ContextSignals:
         out = np.zeros((len(items), len(self.NAMES)))
         # Per thread, where each commenter (and each name, as lower-case words) first appears, built
         # once: a comment's "earlier commenters" are looked up, not rescanned (that was quadratic).
-        first_seen: dict[int, tuple[dict[str, int], dict[tuple[str, ...], int], frozenset[str]]] = {}
+        first_seen: dict[int, tuple[dict[str, int], dict[tuple[str, ...], int], frozenset[str], tuple[str, ...]]] = {}
         for row, item in enumerate(items):
             key = id(item.thread_authors)
             if key not in first_seen:
-                first_seen[key] = _first_seen(item.thread_authors)
-            seen, names, firsts = first_seen[key]
+                seen, names, firsts = _first_seen(item.thread_authors)
+                first_seen[key] = seen, names, firsts, tuple(firsts)
+            seen, names, firsts, first_words = first_seen[key]
             limit = item.index if item.index >= 0 else len(item.thread_authors)
             body = item.body
             out[row, 0] = float(item.parent_body is not None or bool(mentioned_name(body)))
@@ -746,8 +747,8 @@ class ContextSignals:
             # A name's first word is among the text's words only if the text contains it: with few
             # names, looking for each is cheaper than splitting the text into words (the block 10.9 ->
             # 9.3 us a comment on 40,000 benchmark comments, threads of 20, median of 5).
-            if names and (len(firsts) > _FEW_NAMES or any(first in folded for first in firsts)):
-                words = _NAME_WORD.findall(folded)
+            if names and (len(firsts) > _FEW_NAMES or _contains_any(folded, first_words)):
+                words = word_runs(folded)
                 # Only windows that start with a name's first word can name a commenter; most comments
                 # hold none (one set test), and looking up every 1-3 word window was 20 of the block's
                 # 27 us per comment (20,000 benchmark comments).
@@ -768,7 +769,6 @@ class ContextSignals:
         return out
 
 
-_NAME_WORD = re.compile(r"\w+")
 _FEW_NAMES = 32
 # The last long thread's first appearances, for its next slice (see _long_thread_counts): held with the
 # thread's tuple of authors, so that only that same tuple finds them.
@@ -785,7 +785,7 @@ def _first_seen(authors: tuple[str, ...]) -> tuple[dict[str, int], dict[tuple[st
     names: dict[tuple[str, ...], int] = {}
     for position, author in enumerate(authors):
         seen.setdefault(author, position)
-        words = tuple(_NAME_WORD.findall(author.casefold()))
+        words = tuple(word_runs(author.casefold()))
         if 0 < len(words) <= 3 and len("".join(words)) >= 3:
             names.setdefault(words, position)
     found = (seen, names, frozenset(name[0] for name in names))

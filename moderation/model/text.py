@@ -209,6 +209,13 @@ def _compiled_surrogate_or_invisible(text: str) -> bool:
     return _compiled_text.has_marked(text, _SURROGATE_OR_INVISIBLE_BITS)
 
 
+_WORD_RUN = re.compile(r"\w+")
+
+
+def _python_word_runs(text: str) -> list[str]:
+    return _WORD_RUN.findall(text)
+
+
 def _python_spaced_letters(text: str) -> bool:
     return _SPACED_LETTERS.search(text) is not None
 
@@ -1626,6 +1633,7 @@ PYTHON_FORMS = {
     "_has_lookalike": _python_has_lookalike,
     "_surrogate_or_invisible": _python_surrogate_or_invisible,
     "_spaced_letters": _python_spaced_letters,
+    "word_runs": _python_word_runs,
 }
 try:
     from moderation.model import _text as _compiled_text
@@ -1643,6 +1651,7 @@ if _compiled_text is not None:
     _last_segment = _compiled_text.last_segment
     _has_lookalike, _surrogate_or_invisible = _compiled_has_lookalike, _compiled_surrogate_or_invisible
     _spaced_letters = _compiled_text.spaced_letters
+    word_runs = _compiled_text.word_runs
 else:  # pragma: no cover
     _compiled_words = None
     _candidates, _digit_spans = _regex_candidates, _regex_digit_spans
@@ -1650,4 +1659,4 @@ else:  # pragma: no cover
     _stem_set, _repeated_phrase = _python_stem_set, _python_repeated_phrase
     _contains_any, _last_segment = _python_contains_any, _python_last_segment
     _has_lookalike, _surrogate_or_invisible = _python_has_lookalike, _python_surrogate_or_invisible
-    _spaced_letters = _python_spaced_letters
+    _spaced_letters, word_runs = _python_spaced_letters, _python_word_runs
