@@ -360,8 +360,8 @@ contains_any(PyObject *self, PyObject *args)
         }
         Py_RETURN_FALSE;
     }
-    uint64_t filter[64] = {0};
-    Py_UCS4 singles[FEW_LITERALS];
+    uint64_t filter[64] = {0}, ascii_singles[2] = {0, 0};
+    Py_UCS4 singles[FEW_LITERALS]; /* one-character literals beyond ASCII */
     int n_singles = 0;
     for (Py_ssize_t k = 0; k < n; k++) {
         PyObject *literal = PyTuple_GET_ITEM(literals, k);
@@ -374,7 +374,11 @@ contains_any(PyObject *self, PyObject *args)
         int kind = PyUnicode_KIND(literal);
         const void *data = PyUnicode_DATA(literal);
         if (m == 1) {
-            singles[n_singles++] = PyUnicode_READ(kind, data, 0);
+            Py_UCS4 single = PyUnicode_READ(kind, data, 0);
+            if (single < 128)
+                ascii_singles[single >> 6] |= (uint64_t)1 << (single & 63);
+            else
+                singles[n_singles++] = single;
         } else {
             size_t pair = PAIR(PyUnicode_READ(kind, data, 0), PyUnicode_READ(kind, data, 1));
             filter[pair >> 6] |= (uint64_t)1 << (pair & 63);
@@ -384,8 +388,12 @@ contains_any(PyObject *self, PyObject *args)
     const void *data = PyUnicode_DATA(text);
     for (Py_ssize_t i = 0; i < length; i++) {
         Py_UCS4 ch = PyUnicode_READ(kind, data, i);
-        for (int j = 0; j < n_singles; j++) {
-            if (ch == singles[j]) Py_RETURN_TRUE;
+        if (ch < 128) {
+            if (ascii_singles[ch >> 6] >> (ch & 63) & 1) Py_RETURN_TRUE;
+        } else {
+            for (int j = 0; j < n_singles; j++) {
+                if (ch == singles[j]) Py_RETURN_TRUE;
+            }
         }
         if (i + 1 == length) break;
         Py_UCS4 next = PyUnicode_READ(kind, data, i + 1);
