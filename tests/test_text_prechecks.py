@@ -387,3 +387,20 @@ def test_compiled_class_checks_mark_the_classes_code_points(name):
 def test_every_python_form_has_a_compiled_one():
     expected = {"_compiled_words", "_contains_any", *SCANS, *WORD_COUNTS, *CLASS_CHECKS}
     assert text.PYTHON_FORMS.keys() == expected
+
+
+@pytest.mark.skipif(text._compiled_text is None, reason="moderation.model._text is not built")
+@pytest.mark.parametrize(
+    "literals",
+    [
+        tuple("a" * 199 + chr(98 + i) for i in range(20)),
+        (*("a" * 15 + chr(98 + i) for i in range(31)), "aaz"),
+        ("a" * 40 + "b", "a" * 40),
+    ],
+    ids=["near-misses", "near-misses-then-a-match-at-the-end", "a-match-after-a-near-miss"],
+)
+def test_literal_search_past_its_budget_gives_the_same_answer(literals):
+    # Commenters' names are literals (ContextSignals): near misses at every position use up the
+    # compiled search's budget of comparisons, and it goes on one literal at a time.
+    sample = "a" * 20_000 + "z"
+    assert text._contains_any(sample, literals) == text.PYTHON_FORMS["_contains_any"](sample, literals)

@@ -353,13 +353,12 @@ contains_any(PyObject *self, PyObject *args)
     PyObject *text, *literals;
     if (!PyArg_ParseTuple(args, "UO!", &text, &PyTuple_Type, &literals)) return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(literals), length = PyUnicode_GET_LENGTH(text);
-    if (n > FEW_LITERALS) {
-        for (Py_ssize_t k = 0; k < n; k++) {
-            int found = PySequence_Contains(text, PyTuple_GET_ITEM(literals, k));
-            if (found) return found < 0 ? NULL : Py_NewRef(Py_True);
-        }
-        Py_RETURN_FALSE;
-    }
+    /* Characters compared at positions the filter lets through. Literals can come from commenters
+     * (ContextSignals looks for their names' first words), and "aaa...ab" names against a comment of
+     * "aaa..." would compare a name's length at every position: past the budget, each literal is
+     * searched for on its own, as the Python form does (linear in the text). */
+    Py_ssize_t budget = 16 * length + 4096;
+    if (n > FEW_LITERALS) goto one_by_one;
     uint64_t filter[64] = {0}, ascii_singles[2] = {0, 0};
     Py_UCS4 singles[FEW_LITERALS]; /* one-character literals beyond ASCII */
     int n_singles = 0;
@@ -408,7 +407,15 @@ contains_any(PyObject *self, PyObject *args)
             Py_ssize_t j = 0;
             while (j < m && PyUnicode_READ(literal_kind, literal_data, j) == PyUnicode_READ(kind, data, i + j)) j++;
             if (j == m) Py_RETURN_TRUE;
+            budget -= j + 1;
+            if (budget < 0) goto one_by_one;
         }
+    }
+    Py_RETURN_FALSE;
+one_by_one:
+    for (Py_ssize_t k = 0; k < n; k++) {
+        int found = PySequence_Contains(text, PyTuple_GET_ITEM(literals, k));
+        if (found) return found < 0 ? NULL : Py_NewRef(Py_True);
     }
     Py_RETURN_FALSE;
 }
