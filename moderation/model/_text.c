@@ -26,39 +26,14 @@ letter(Py_UCS4 ch)
     return Py_UNICODE_ISALNUM(ch) && !Py_UNICODE_ISDECIMAL(ch);
 }
 
-static PyObject *
-words(PyObject *self, PyObject *text)
+/* Appends `item` (a new reference, or NULL after an error) to `list` and drops the reference: 0, or -1
+ * with an error set. */
+static int
+append_new(PyObject *list, PyObject *item)
 {
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "words: a str");
-        return NULL;
-    }
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
-    PyObject *found = PyList_New(0);
-    if (!found) return NULL;
-    for (Py_ssize_t i = 0; i < length;) {
-        if (!letter(PyUnicode_READ(kind, data, i))) {
-            i++;
-            continue;
-        }
-        Py_ssize_t end = i + 1;
-        while (end < length && letter(PyUnicode_READ(kind, data, end))) end++;
-        if (end + 1 < length && PyUnicode_READ(kind, data, end) == '\'' && letter(PyUnicode_READ(kind, data, end + 1))) {
-            end += 2;
-            while (end < length && letter(PyUnicode_READ(kind, data, end))) end++;
-        }
-        PyObject *word = PyUnicode_Substring(text, i, end);
-        if (!word || PyList_Append(found, word) < 0) {
-            Py_XDECREF(word);
-            Py_DECREF(found);
-            return NULL;
-        }
-        Py_DECREF(word);
-        i = end;
-    }
-    return found;
+    int failed = !item || PyList_Append(list, item) < 0;
+    Py_XDECREF(item);
+    return failed ? -1 : 0;
 }
 
 static int
@@ -86,34 +61,51 @@ decimal(Py_UCS4 ch)
     return Py_UNICODE_ISDECIMAL(ch);
 }
 
-/* re.findall(r"\w+", text): runs of word characters, as sre reads \w in a str pattern (Py_UNICODE_ISALNUM
- * or "_"). ContextSignals splits a comment that may name a commenter with it: 6.3 us a benchmark comment. */
-static PyObject *
-word_runs(PyObject *self, PyObject *text)
+/* The runs of characters `inside` holds, each with one apostrophe inside it when `apostrophe` ("don't"):
+ * as strings, or as (start, end) when `spans`. */
+static inline PyObject *
+runs(PyObject *text, const char *name, int (*inside)(Py_UCS4), int apostrophe, int spans)
 {
-    if (!check_str(text, "word_runs")) return NULL;
+    if (!check_str(text, name)) return NULL;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t length = PyUnicode_GET_LENGTH(text);
     PyObject *found = PyList_New(0);
     if (!found) return NULL;
     for (Py_ssize_t i = 0; i < length;) {
-        if (!word_char(PyUnicode_READ(kind, data, i))) {
+        if (!inside(PyUnicode_READ(kind, data, i))) {
             i++;
             continue;
         }
         Py_ssize_t end = i + 1;
-        while (end < length && word_char(PyUnicode_READ(kind, data, end))) end++;
-        PyObject *run = PyUnicode_Substring(text, i, end);
-        if (!run || PyList_Append(found, run) < 0) {
-            Py_XDECREF(run);
+        while (end < length && inside(PyUnicode_READ(kind, data, end))) end++;
+        if (apostrophe && end + 1 < length && PyUnicode_READ(kind, data, end) == '\'' &&
+            inside(PyUnicode_READ(kind, data, end + 1))) {
+            end += 2;
+            while (end < length && inside(PyUnicode_READ(kind, data, end))) end++;
+        }
+        if (append_new(found, spans ? Py_BuildValue("(nn)", i, end) : PyUnicode_Substring(text, i, end)) < 0) {
             Py_DECREF(found);
             return NULL;
         }
-        Py_DECREF(run);
         i = end;
     }
     return found;
+}
+
+/* text._WORD.findall(text). */
+static PyObject *
+words(PyObject *self, PyObject *text)
+{
+    return runs(text, "words", letter, 1, 0);
+}
+
+/* re.findall(r"\w+", text): runs of word characters, as sre reads \w in a str pattern (Py_UNICODE_ISALNUM
+ * or "_"). ContextSignals splits a comment that may name a commenter with it: 6.3 us a benchmark comment. */
+static PyObject *
+word_runs(PyObject *self, PyObject *text)
+{
+    return runs(text, "word_runs", word_char, 0, 0);
 }
 
 /* text._CANDIDATE.findall, (?<!\S)\S*?[.:/@]\S+: every whitespace-delimited token with ".", ":", "/"
@@ -142,13 +134,10 @@ candidates(PyObject *self, PyObject *text)
             if (marked < 0 && (ch == '.' || ch == ':' || ch == '/' || ch == '@')) marked = end;
         }
         if (marked >= 0 && marked + 1 < end) {
-            PyObject *token = PyUnicode_Substring(text, i, end);
-            if (!token || PyList_Append(found, token) < 0) {
-                Py_XDECREF(token);
+            if (append_new(found, PyUnicode_Substring(text, i, end)) < 0) {
                 Py_DECREF(found);
                 return NULL;
             }
-            Py_DECREF(token);
         }
         i = end;
     }
@@ -159,26 +148,7 @@ candidates(PyObject *self, PyObject *text)
 static PyObject *
 digit_spans(PyObject *self, PyObject *text)
 {
-    if (!check_str(text, "digit_spans")) return NULL;
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
-    PyObject *found = PyList_New(0);
-    if (!found) return NULL;
-    for (Py_ssize_t i = 0; i < length; i++) {
-        if (!decimal(PyUnicode_READ(kind, data, i))) continue;
-        Py_ssize_t end = i + 1;
-        while (end < length && decimal(PyUnicode_READ(kind, data, end))) end++;
-        PyObject *span = Py_BuildValue("(nn)", i, end);
-        if (!span || PyList_Append(found, span) < 0) {
-            Py_XDECREF(span);
-            Py_DECREF(found);
-            return NULL;
-        }
-        Py_DECREF(span);
-        i = end;
-    }
-    return found;
+    return runs(text, "digit_spans", decimal, 0, 1);
 }
 
 /* re.sub(r"\d+", "0", text): each run of decimal digits written as one "0". */
