@@ -738,8 +738,7 @@ class ContextSignals:
         for row, item in enumerate(items):
             key = id(item.thread_authors)
             if key not in first_seen:
-                seen, names, firsts = _first_seen(item.thread_authors)
-                first_seen[key] = seen, names, firsts, tuple(firsts)
+                first_seen[key] = _first_seen(item.thread_authors)
             seen, names, firsts, first_words = first_seen[key]
             limit = item.index if item.index >= 0 else len(item.thread_authors)
             body = item.body
@@ -776,9 +775,11 @@ _FEW_NAMES = 32
 _KEPT_FIRST_SEEN: list = [None]
 
 
-def _first_seen(authors: tuple[str, ...]) -> tuple[dict[str, int], dict[tuple[str, ...], int], frozenset[str]]:
+def _first_seen(
+    authors: tuple[str, ...],
+) -> tuple[dict[str, int], dict[tuple[str, ...], int], frozenset[str], tuple[str, ...]]:
     """Where each commenter of a thread (and each name, as lower-case words) first appears, and the
-    first words of the names."""
+    first words of the names, as a set and as a tuple (for _contains_any)."""
     kept = _KEPT_FIRST_SEEN[0]
     if kept is not None and kept[0] is authors:
         return kept[1]
@@ -789,7 +790,8 @@ def _first_seen(authors: tuple[str, ...]) -> tuple[dict[str, int], dict[tuple[st
         words = tuple(word_runs(author.casefold()))
         if 0 < len(words) <= 3 and len("".join(words)) >= 3:
             names.setdefault(words, position)
-    found = (seen, names, frozenset(name[0] for name in names))
+    firsts = frozenset(name[0] for name in names)
+    found = (seen, names, firsts, tuple(firsts))
     if len(authors) > _LONG_THREAD:
         _KEPT_FIRST_SEEN[0] = (authors, found)
     return found

@@ -1652,11 +1652,5 @@ if _compiled_text is not None:
     _has_lookalike, _surrogate_or_invisible = _compiled_has_lookalike, _compiled_surrogate_or_invisible
     _spaced_letters = _compiled_text.spaced_letters
     word_runs = _compiled_text.word_runs
-else:  # pragma: no cover
-    _compiled_words = None
-    _candidates, _digit_spans = _regex_candidates, _regex_digit_spans
-    _zero_digits, _has_digit = _regex_zero_digits, _regex_has_digit
-    _stem_set, _repeated_phrase = _python_stem_set, _python_repeated_phrase
-    _contains_any, _last_segment = _python_contains_any, _python_last_segment
-    _has_lookalike, _surrogate_or_invisible = _python_has_lookalike, _python_surrogate_or_invisible
-    _spaced_letters, word_runs = _python_spaced_letters, _python_word_runs
+else:  # pragma: no cover - each name bound to its Python form, as tests do with PYTHON_FORMS
+    globals().update(PYTHON_FORMS)
