@@ -44,9 +44,10 @@ check_str(PyObject *text, const char *name)
     return 0;
 }
 
-/* Whitespace and digits as re's \s and \d read them in a str pattern: Py_UNICODE_ISSPACE and
- * Py_UNICODE_ISDECIMAL (tests/test_text_prechecks.py checks every code point). Below 128 a decimal digit
- * is 0-9, without the lookup in the Unicode database. */
+/* Word characters, whitespace and digits as re's \w, \s and \d read them in a str pattern:
+ * Py_UNICODE_ISALNUM or "_", Py_UNICODE_ISSPACE and Py_UNICODE_ISDECIMAL (tests/test_text_prechecks.py
+ * checks every code point). Below 128 the first and last are tested directly, without the lookup in the
+ * Unicode database. */
 static inline int
 word_char(Py_UCS4 ch)
 {
@@ -100,8 +101,8 @@ words(PyObject *self, PyObject *text)
     return runs(text, "words", letter, 1, 0);
 }
 
-/* re.findall(r"\w+", text): runs of word characters, as sre reads \w in a str pattern (Py_UNICODE_ISALNUM
- * or "_"). ContextSignals splits a comment that may name a commenter with it: 6.3 us a benchmark comment. */
+/* re.findall(r"\w+", text). ContextSignals splits a comment that may name a commenter with it: 6.3 us a
+ * benchmark comment with the regex. */
 static PyObject *
 word_runs(PyObject *self, PyObject *text)
 {
