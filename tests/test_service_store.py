@@ -17,7 +17,8 @@ import pytest
 from fixtures.service.service_support import BLOG, model_path  # noqa: F401
 
 from moderation.errors import InputError
-from moderation.service.keys import hash_key, new_key, remove_keys, site_for_key
+from moderation.service.keys import hash_key, new_key, remove_keys
+from moderation.service.lookups import Lookups
 from moderation.service.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +31,7 @@ def store(tmp_path):
 
 def test_keys_are_stored_hashed(store, tmp_path):
     key = new_key(store, BLOG)
-    assert site_for_key(store, key) == BLOG
+    assert Lookups(store).site_for_key(key) == BLOG
     raw = (tmp_path / "s.db").read_bytes() + (tmp_path / "s.db-wal").read_bytes()
     assert key.encode() not in raw
     assert hash_key(key).encode() in raw

@@ -25,7 +25,7 @@ from ..errors import ModelError, ModerationError
 from ..model.decisions import Decision, Incoming
 from ..model.thread import Comment, Post, Thread, comment_type
 from . import akismet
-from .keys import site_for_key
+from .lookups import Lookups
 from .scoring import BatchScorer, Job
 from .sites import same_site
 from .store import Store
@@ -62,7 +62,8 @@ def default_db_path() -> Path:
 class ModelHolder:
     """The models in use: the shared base model, and each site's own retrained one, swapped atomically.
 
-    Every request reads its site's pointer and the shared one (two indexed SELECTs of tiny tables). A site
+    Every request reads its site's pointer and the shared one through ``Lookups`` (cached; a promotion by
+    another process is seen within ``lookups.MAX_AGE`` seconds). A site
     without a model of its own is served the shared base model (the promoted shared version, else the
     ``--model``/shipped file). When a pointer names a model that is not loaded, a background thread loads
     it completely (and scores a warm-up comment with it); requests keep the model they had (for a site
@@ -82,8 +83,10 @@ class ModelHolder:
         loader: ModelLoader = default_loader,
         base_path: str | None = None,
         cache_size: int = 8,
+        lookups: Lookups | None = None,
     ):
         self.store = store
+        self.lookups = lookups or Lookups(store)
         self.loader = loader
         self.base_path = base_path
         self.cache_size = max(1, cache_size)
@@ -98,8 +101,8 @@ class ModelHolder:
 
     def _wanted(self, site: str | None) -> str:
         """The version a site should be served ("" for the base file), from the store's pointers."""
-        own = self.store.active_model(site) if site else None
-        return own or self.store.active_model(None) or ""
+        own = self.lookups.active_model(site) if site else None
+        return own or self.lookups.active_model(None) or ""
 
     def _path_for(self, version: str) -> str | None:
         if not version:
@@ -277,6 +280,7 @@ class ServiceApp:
     def __init__(self, store: Store, models: ModelHolder, config: ServiceConfig | None = None):
         self.store = store
         self.models = models
+        self.lookups = models.lookups
         self.config = config or ServiceConfig()
         self.limiter = RateLimiter(self.config.rate, self.config.burst)
         if hasattr(store, "take_token"):  # PostgreSQL: N processes share one limit per key (issue 12)
@@ -402,7 +406,7 @@ class ServiceApp:
         as Akismet answers it, so one site's key can neither check nor teach for another. A missing
         ``blog`` is left to the required-field check (400) rather than called a bad key."""
         key = form.get(field) or akismet.key_from_host(environ.get("HTTP_HOST", ""))
-        site = site_for_key(self.store, key)
+        site = self.lookups.site_for_key(key)
         blog = form.get("blog", "").strip()
         if site is not None and (blog or field == "key") and not same_site(site, blog):
             site = None
@@ -439,7 +443,7 @@ class ServiceApp:
         # Akismet's test values are answered as Akismet defines them; everything else goes through the
         # site's shadow mode (issue 11: answered as fine, the verdict only logged).
         fixed = request.test_value_decision()
-        shadow = fixed is None and self.store.is_shadow(site)
+        shadow = fixed is None and self.lookups.is_shadow(site)
 
         def answer(decision: Decision) -> akismet.Answer:
             return akismet.check_answer(decision, hold_as=self.config.hold_as, shadow=shadow)
@@ -504,7 +508,7 @@ class ServiceApp:
         """The post stored by ``site`` itself for this permalink: another site's post is never seen."""
         if not permalink:
             return None, False
-        found = self.store.get_post(permalink, site=site)
+        found = self.lookups.post(site, permalink)
         if found is None:
             return None, False
         title, body = found
@@ -515,7 +519,7 @@ class ServiceApp:
     def api_site(self, environ: dict) -> str:
         auth = environ.get("HTTP_AUTHORIZATION", "")
         key = auth[7:].strip() if auth.lower().startswith("bearer ") else environ.get("HTTP_X_API_KEY", "")
-        site = site_for_key(self.store, key)
+        site = self.lookups.site_for_key(key)
         if site is None:
             self.limit(f"ip:{environ.get('REMOTE_ADDR', '')}", environ, self.bad_key_limiter)
             raise HTTPError(401, "missing or invalid API key (send Authorization: Bearer KEY)")
@@ -567,7 +571,7 @@ class ServiceApp:
         data = self.read_json(environ)
         comment = _comment_from_json(data.get("comment", data))
         post, permalink, known = self._post_from_json(site, data)
-        shadow = self.store.is_shadow(site)
+        shadow = self.lookups.is_shadow(site)
         job = self.scorer.score(Job(site, "api-score", Incoming(comment, post), permalink, known, shadow=shadow))
         environ["moderation.verdict"] = job.decision.verdict
         return 200, _json(_shadowed(_result(comment, job.model, job.decision, job.request_id, known), shadow)), []
@@ -584,7 +588,7 @@ class ServiceApp:
         post, permalink, known = self._post_from_json(site, data)
         # One thread, so that replies are scored against the comments they answer.
         thread = Thread(post=post or Post(url=permalink), comments=comments)
-        shadow = self.store.is_shadow(site)
+        shadow = self.lookups.is_shadow(site)
         job = self.scorer.score_now(Job(site, "api-score-batch", thread, permalink, known, shadow=shadow))
         counts = {v: sum(d.verdict == v for d in job.decisions) for v in ("approve", "hold", "spam")}
         environ["moderation.verdict"] = "/".join(f"{v}:{n}" for v, n in counts.items() if n)

@@ -44,13 +44,6 @@ def new_key(store: Store, site: str) -> str:
     return key
 
 
-def site_for_key(store: Store, key: str | None) -> str | None:
-    """The site a key belongs to, or None for a missing, malformed, unknown or revoked key."""
-    if not key or not looks_like_key(key):
-        return None
-    return store.site_for_key_hash(hash_key(key))
-
-
 def list_keys(store: Store) -> list[KeyRecord]:
     return store.list_keys()
 

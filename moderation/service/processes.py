@@ -18,9 +18,10 @@ What the processes share, and how:
   Elsewhere (no SO_REUSEPORT, or macOS, where it does not balance) the one shared socket is kept. The
   port is bound here first either way, so that a port in use fails once, before any process starts.
 - the database (SQLite in WAL mode takes writers from several processes; PostgreSQL anyway): keys,
-  posts, the request log, corrections, settings and the model pointers. Every process reads the
-  pointers on every scoring batch, so a promotion reaches each one on its next request, and each loads
-  the new model in the background while serving the old, as a single process does.
+  posts, the request log, corrections, settings and the model pointers. Each process caches the keys,
+  posts, shadow flags and pointers its checks read (``lookups``) and sees another process's change to
+  them within ``lookups.MAX_AGE`` seconds, so a promotion reaches each one within half a second, and each
+  loads the new model in the background while serving the old, as a single process does.
 - the rate limits (per key, per address for unknown keys, per address for queue logins) and the
   queue's retrain state: one set, held by this parent process and asked over local sockets (the limits
   over a Unix socket of their own, answered within ``LIMITS_TIMEOUT`` or refused with 503; the

@@ -23,8 +23,10 @@ Schema history (``meta.schema_version``), migrated in place when an older databa
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -36,6 +38,20 @@ from pathlib import Path
 from ..errors import InputError
 
 SCHEMA_VERSION = 3
+
+# What ``lookups.Lookups`` caches (keys, posts, a site's shadow flag, the model pointers) is only ever
+# changed by a transaction that also writes a new random token under this ``meta`` key, so a process
+# tells that another one changed them by reading one row; and, in this process, by ``last_change()``.
+LOOKUPS_VERSION = "lookups_version"
+_CHANGES = itertools.count(1)
+_last_change = 0
+
+
+def last_change() -> int:
+    """A number that every committed change to what ``Lookups`` caches, by any ``Store`` in this process,
+    replaces with one never used before."""
+    return _last_change
+
 
 # Schema 3 (issue 11). Every queue query names the site first, so each index leads with it.
 _QUEUE_SCHEMA = """
@@ -263,6 +279,17 @@ class Store:
             raise
         db.execute("COMMIT")
 
+    @contextmanager
+    def _changing_lookups(self) -> Iterator[sqlite3.Connection]:
+        """``transaction()`` for a change to keys, posts, a site's shadow flag or a model pointer."""
+        global _last_change
+        with self.transaction() as db:
+            yield db
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (LOOKUPS_VERSION, secrets.token_hex(8))
+            )
+        _last_change = next(_CHANGES)
+
     def close(self) -> None:
         with self._lock:
             for db in self._all:
@@ -277,13 +304,13 @@ class Store:
         return row["value"] if row else None
 
     def set_setting(self, key: str, value: str) -> None:
-        with self.transaction() as db:
+        with self._changing_lookups() as db:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     # -- keys -------------------------------------------------------------------------------------
 
     def add_key(self, site: str, key_hash: str, hint: str) -> int:
-        with self.transaction() as db:
+        with self._changing_lookups() as db:
             cur = db.execute(
                 "INSERT INTO keys (site, key_hash, hint, created) VALUES (?, ?, ?, ?)",
                 (site, key_hash, hint, time.time()),
@@ -314,7 +341,7 @@ class Store:
         """Revoke (not delete) so that logged requests and corrections keep a meaningful site."""
         if site is None and key_hash is None and key_id is None:
             raise ValueError("revoke_keys needs a site, a key hash or a key id")
-        with self.transaction() as db:
+        with self._changing_lookups() as db:
             if key_id is not None:
                 cur = db.execute(
                     "UPDATE keys SET revoked = ? WHERE id = ? AND revoked IS NULL",
@@ -339,7 +366,7 @@ class Store:
 
         Keyed by (site, permalink): a post stored by one site replaces only that site's own row."""
         now = time.time()
-        with self.transaction() as db:
+        with self._changing_lookups() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO posts (site, permalink, title, body, updated) VALUES (?, ?, ?, ?, ?)",
                 [(s, p, t, b, now) for p, s, t, b in posts],
@@ -535,7 +562,7 @@ class Store:
 
         ``site`` None activates for the site the model was trained for (its own registry row), so a
         site's model can never become another site's or the shared one by accident."""
-        with self.transaction() as db:
+        with self._changing_lookups() as db:
             row = db.execute("SELECT version, site FROM models WHERE version = ?", (version,)).fetchone()
             if row is None:
                 raise InputError(f"no model version {version!r}; see `moderation models`")
@@ -596,7 +623,7 @@ class Store:
             db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
 
     def set_shadow(self, site: str, shadow: bool) -> None:
-        with self.transaction() as db:
+        with self._changing_lookups() as db:
             db.execute("INSERT OR IGNORE INTO sites (site) VALUES (?)", (site,))
             db.execute("UPDATE sites SET shadow = ? WHERE site = ?", (int(shadow), site))
 
