@@ -476,9 +476,14 @@ class Tfidf:
         return counter.rows(documents)
 
     def transform(self, documents) -> sp.csr_array:
+        return _as_csr(self.weighted_rows(documents))
+
+    def weighted_rows(self, documents) -> sp.csr_array | Rows:
+        """``transform``'s arrays, before scipy's constructor checks them (11 us a call): what
+        ``ScoringModel.features`` lays out in its own matrix."""
         if not isinstance(documents, list):
             documents = list(documents)
-        return tfidf(self._rows(documents), self.idf, sublinear_tf=self.sublinear_tf, norm=self.norm)
+        return tfidf(self._rows(documents), self.idf, sublinear_tf=self.sublinear_tf, norm=self.norm, csr=False)
 
     # ----------------------------------------------------------------------------------------------
     def analyze(self, doc: str) -> list[str]:
@@ -593,7 +598,9 @@ def tfidf_for(vectorizer) -> Tfidf | None:
     return None if form is _UNSUPPORTED else form
 
 
-def tfidf(counts: sp.csr_array | Rows, idf: np.ndarray, *, sublinear_tf: bool, norm: str | None) -> sp.csr_array:
+def tfidf(
+    counts: sp.csr_array | Rows, idf: np.ndarray, *, sublinear_tf: bool, norm: str | None, csr: bool = True
+) -> sp.csr_array | Rows:
     """``TfidfTransformer.transform`` on a count matrix, operation for operation, so bit for bit.
 
     The l2 norm of each row is summed in order like scikit-learn's Cython loop: ``np.bincount`` with
@@ -606,7 +613,8 @@ def tfidf(counts: sp.csr_array | Rows, idf: np.ndarray, *, sublinear_tf: bool, n
         data += 1.0
     if _compiled is not None and len(data):
         _compiled.weigh(data, counts.indices, counts.indptr, np.ascontiguousarray(idf, dtype=np.float64), norm == "l2")
-        return sp.csr_array((data, counts.indices, counts.indptr), shape=counts.shape)
+        weighted = Rows(data, counts.indices, counts.indptr, counts.shape)
+        return _as_csr(weighted) if csr else weighted
     X = sp.csr_array((data, counts.indices, counts.indptr), shape=counts.shape)
     X.data *= idf[X.indices]
     if norm == "l2" and X.nnz:

@@ -40,7 +40,7 @@ from .bundle import (
 )
 from .decisions import Thresholds
 from .items import CommentItem, field_text, item_for_comment, items_from_thread
-from .ngrams import Tfidf, tfidf_for
+from .ngrams import Rows, Tfidf, tfidf_for
 from .thread import Comment, Post, Thread
 
 # Bump when the parameter file's layout changes; a file of another layout is refused.
@@ -82,7 +82,14 @@ class NgramBlock:
         return self.tfidf.n_features
 
     def transform(self, items) -> sp.csr_array:
-        return self.tfidf.transform([field_text(item, self.field) for item in items])
+        return self.tfidf.transform(self._texts(items))
+
+    def rows(self, items) -> sp.csr_array | Rows:
+        """``transform``'s arrays without the matrix: ``ScoringModel.features`` lays them out itself."""
+        return self.tfidf.weighted_rows(self._texts(items))
+
+    def _texts(self, items) -> list[str]:
+        return [field_text(item, self.field) for item in items]
 
     def names(self) -> list[str]:
         prefix = self.namespace + ":"
@@ -164,8 +171,8 @@ class ScoringModel:
             dense.clear()
 
         for start, block in self.block_ranges():
-            X = block.transform(items)
-            if sp.issparse(X):
+            X = block.rows(items) if isinstance(block, NgramBlock) else block.transform(items)
+            if not isinstance(X, np.ndarray):  # an n-gram block's CSR arrays
                 if dense:
                     add_dense()
                 parts.append((np.diff(X.indptr), X.indices.astype(np.int64) + start, X.data))
