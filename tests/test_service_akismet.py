@@ -255,3 +255,54 @@ def test_json_correction_without_text_is_400(app, key):
     )
     assert reply.status_code == 400 and "nothing to learn" in reply.json()["error"]
     assert app.store.count_corrections() == 0
+
+
+def _parse_form_reading_every_name(body: bytes, content_type: str = "") -> dict[str, str]:
+    """parse_form as it was before it skipped the first parse: the body always parsed for blog_charset."""
+    import urllib.parse
+
+    from moderation.service.akismet import _content_type_charset, _text_charset
+
+    text = body.decode("ascii")
+    charset = _content_type_charset(content_type)
+    if charset is None:
+        first = urllib.parse.parse_qsl(text, keep_blank_values=True, encoding="latin-1")
+        charset = next((v for k, v in first if k == "blog_charset" and v.strip()), "utf-8").strip()
+    pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, encoding=_text_charset(charset), errors="strict")
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        form.setdefault(name, value)
+    return form
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"blog=x&comment_content=caf%C3%A9+au+lait", ""),
+        (b"blog=x&blog_charset=ISO-8859-1&comment_content=caf%E9", ""),
+        (b"blog=x&blog%5Fcharset=ISO-8859-1&comment_content=caf%E9", ""),
+        (b"blog=x&%62log_charset=ISO-8859-1&comment_content=caf%E9", ""),
+        (b"blog=x&blog_charset+=ISO-8859-1&comment_content=caf%C3%A9", ""),
+        (b"blog=x&comment_content=about+blog_charset%3DISO-8859-1", ""),
+        (b"blog=x&blog_charset=&comment_content=caf%C3%A9", ""),
+        (b"blog=x&blog_charset=ISO-8859-1&comment_content=caf%E9", "application/x-www-form-urlencoded; charset=cp1252"),
+        (b"", ""),
+        (b"&&=&a", ""),
+    ],
+    ids=[
+        "utf-8",
+        "blog-charset",
+        "name-escaped-underscore",
+        "name-escaped-letter",
+        "name-with-plus",
+        "charset-in-a-value",
+        "blank-charset",
+        "content-type-charset",
+        "empty",
+        "empty-fields",
+    ],
+)
+def test_parse_form_reads_blog_charset_as_when_every_name_was_parsed(body, content_type):
+    from moderation.service.akismet import parse_form
+
+    assert parse_form(body, content_type) == _parse_form_reading_every_name(body, content_type)

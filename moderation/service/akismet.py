@@ -80,8 +80,12 @@ def parse_form(body: bytes, content_type: str = "") -> dict[str, str]:
     charset = _content_type_charset(content_type)
     try:
         if charset is None:
-            first = urllib.parse.parse_qsl(text, keep_blank_values=True, encoding="latin-1", max_num_fields=MAX_FIELDS)
-            charset = next((v for k, v in first if k == "blog_charset" and v.strip()), "utf-8").strip()
+            charset = "utf-8"
+            if _may_name_blog_charset(text):
+                first = urllib.parse.parse_qsl(
+                    text, keep_blank_values=True, encoding="latin-1", max_num_fields=MAX_FIELDS
+                )
+                charset = next((v for k, v in first if k == "blog_charset" and v.strip()), "utf-8").strip()
     except ValueError:
         raise ProtocolError(400, f"Too many fields (more than {MAX_FIELDS}).") from None
     charset = _text_charset(charset)
@@ -98,6 +102,13 @@ def parse_form(body: bytes, content_type: str = "") -> dict[str, str]:
     for name, value in pairs:
         form.setdefault(name, value)
     return form
+
+
+def _may_name_blog_charset(text: str) -> bool:
+    """Whether a field of ``text`` can be named blog_charset once decoded: a name without "%" or "+" is
+    its own decoding. Most checks have neither, and skip parsing the body twice (30 -> 17 us a check)."""
+    names = (field.partition("=")[0] for field in text.split("&"))
+    return "blog_charset" in text or any("%" in name or "+" in name for name in names)
 
 
 def _text_charset(charset: str) -> str:
