@@ -599,3 +599,22 @@ def test_the_service_module_does_not_import_the_cli():
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert found.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("text", "safe"),
+    [
+        ("POST /1.1/comment-check", "POST /1.1/comment-check"),
+        ("", ""),
+        ("a\r\nSet-Cookie: x", "a??Set-Cookie: x"),
+        ("tab\there", "tab?here"),
+        ("del\x7f", "del?"),
+        ("café ☕", "caf? ?"),
+        ("~" * 301, "~" * 300),
+    ],
+    ids=["ascii", "empty", "crlf", "tab", "del", "non-ascii", "long"],
+)
+def test_header_safe_keeps_printable_ascii_only(text, safe):
+    from moderation.service.app import _header_safe
+
+    assert _header_safe(text) == safe

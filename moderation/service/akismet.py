@@ -12,6 +12,7 @@ plumbing is in ``app.py``. The answers follow Akismet's documentation:
 from __future__ import annotations
 
 import codecs
+import functools
 import urllib.parse
 from dataclasses import dataclass, field
 
@@ -167,7 +168,7 @@ class CheckRequest:
             extra={"akismet_type": kind},
         )
 
-    @property
+    @functools.cached_property
     def permalink(self) -> str:
         return normalize_permalink(self.form.get("permalink", ""))
 

@@ -690,6 +690,8 @@ def _shadowed(result: dict, shadow: bool) -> dict:
 def _header_safe(text: str) -> str:
     """Printable ASCII only: messages quote the request (a path may decode to CR LF or to non-Latin-1),
     and the server refuses such header values, which would turn a 4xx into a 500."""
+    if len(text) <= 300 and text.isascii() and text.isprintable():  # all of " " to "~": the usual case
+        return text
     return "".join(c if " " <= c <= "~" else "?" for c in text[:300])
 
 
