@@ -306,3 +306,14 @@ def test_parse_form_reads_blog_charset_as_when_every_name_was_parsed(body, conte
     from moderation.service.akismet import parse_form
 
     assert parse_form(body, content_type) == _parse_form_reading_every_name(body, content_type)
+
+
+@pytest.mark.parametrize(
+    "body", [b"&" * 262_000, b"a%41=1&" * 600, b"a=1&" * 501], ids=["ampersands", "escaped", "plain"]
+)
+def test_parse_form_refuses_over_500_fields(body):
+    from moderation.service.akismet import ProtocolError, parse_form
+
+    with pytest.raises(ProtocolError, match="Too many fields"):
+        parse_form(body)
+    assert len(parse_form(b"a=1&" * 499 + b"b=2")) == 2

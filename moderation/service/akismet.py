@@ -82,7 +82,8 @@ def parse_form(body: bytes, content_type: str = "") -> dict[str, str]:
     try:
         if charset is None:
             charset = "utf-8"
-            if _may_name_blog_charset(text):
+            # Over MAX_FIELDS fields, parse_qsl refuses the body from its count of "&" alone.
+            if text.count("&") >= MAX_FIELDS or _may_name_blog_charset(text):
                 first = urllib.parse.parse_qsl(
                     text, keep_blank_values=True, encoding="latin-1", max_num_fields=MAX_FIELDS
                 )
