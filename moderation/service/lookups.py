@@ -1,18 +1,17 @@
 """What every check reads from the store before it is scored, cached in the process: the key's site, the
 site's shadow flag, the post under the comment and the model pointers.
 
-Why: each of these reads is a few microseconds alone, but the request log commits a batch every few
-milliseconds, and SQLite's first read on a connection after another connection's commit starts again
-from an empty page cache; with a request thread per connection, and threads giving the interpreter's
-lock to each other on every read, the four reads cost about 0.3 ms of server CPU a check (1.24-1.43 ms
-a check in all, against 0.97-1.07 ms with them cached: 8 threads sending checks to the WSGI app in one
-process, three runs each). That was about a quarter of a check.
+Why: each of these reads takes 5 us alone, and 23 us beside a writer committing every 2 ms, as the
+request log does. In a server, each request thread reads on its own connection and hands the
+interpreter's lock to the other threads around every read. The four reads then cost about 0.3 ms of
+server CPU a check, about a quarter of it: 1.24-1.43 ms a check in all, against 0.97-1.07 ms with them
+cached (8 threads sending checks to the WSGI app in one process, three runs each).
 
 How fresh: every change to what is cached (``Store._changing_lookups``) writes a new token in its
 transaction and replaces ``store.last_change()``.
 - A change made through any ``Store`` in this process (the queue's shadow switch, ``/api/v1/posts``,
   a test) is seen by the next lookup.
-- A change made by another process (``moderation keys revoke``, another ``serve --processes`` process,
+- A change made by another process (``moderation keys remove``, another ``serve --processes`` process,
   a retrain's promotion) is seen within ``MAX_AGE`` seconds: the first lookup after that reads the
   token, one row, and empties the cache if it changed.
 
