@@ -1482,8 +1482,7 @@ def _read(text: str) -> _Read:
 
 def _python_stem_set(words: Iterable[str]) -> frozenset[str]:
     """The set of content_stems(words)."""
-    distinct = words if isinstance(words, (set, frozenset)) else set(words)
-    return frozenset([w[:6] for w in distinct - STOP_WORDS if len(w) > 2])
+    return frozenset(content_stems(words if isinstance(words, (set, frozenset)) else set(words)))
 
 
 def _words(text: str) -> Words:
