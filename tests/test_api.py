@@ -356,6 +356,61 @@ def test_concurrent_batches_restore_the_collector_when_the_last_ends(collector):
     assert collector.isenabled() and api._gc_pauses == 0
 
 
+# --------------------------------------------------------------------------------------------------
+# A batch of whole threads keeps its texts' analyses for itself (text.analyses_scope).
+
+
+def _threads(count: int) -> list[Thread]:
+    return [
+        Thread(
+            post=Post(body=f"A post about rye bread, number {number}."),
+            comments=[
+                Comment(body=f"Rye or wheat for loaf {number}?", author="Ann"),
+                Comment(body=f"Rye, and rest loaf {number} a day. http://bread.example/{number}", author="Bo"),
+                Comment(body="", author="Cy"),
+            ],
+        )
+        for number in range(count)
+    ]
+
+
+def test_a_batch_of_threads_leaves_its_analyses_out_of_the_shared_cache(moderator):
+    from moderation.model import text
+
+    text.clear_cache()
+    list(moderator.score_threads(_threads(3)))
+    assert text._cached.cache_info().currsize == 0
+    assert text._SCOPE.get() is None
+
+
+def test_a_check_keeps_its_analysis_in_the_shared_cache(moderator):
+    # A flood of one text finds it there: checks are not scoped.
+    from moderation.model import text
+
+    text.clear_cache()
+    body = "Great post, thanks for the rye tips!"
+    moderator.score_comment(body, post="A post about bread.")
+    assert text._cached.cache_info().currsize >= 1
+    moderator.score_comment(body, post="A post about bread.")
+    assert text._cached.cache_info().hits >= 1
+
+
+def test_decisions_are_the_same_with_and_without_the_scope(moderator, monkeypatch):
+    import contextlib
+
+    import moderation.api as api
+    from moderation.model import text
+
+    threads = _threads(4)
+    text.clear_cache()
+    scoped = [d for _, decisions in moderator.score_threads(threads) for d in decisions]
+    monkeypatch.setattr(api, "analyses_scope", contextlib.nullcontext)
+    text.clear_cache()
+    shared = [d for _, decisions in moderator.score_threads(threads) for d in decisions]
+    assert scoped == shared
+    assert text._cached.cache_info().currsize > 0  # the second run did use the shared cache
+
+
 def test_missing_fields_given_as_none_read_as_empty(moderator):
     """A blog's database gives NULL for a reader's missing URL or e-mail: None is "", never a traceback."""
     post = Post(title="Pruning roses", body=None, url=None, author=None)

@@ -8,6 +8,7 @@ import unicodedata
 import pytest
 from sklearn.base import clone
 
+from moderation.model import text as text_module
 from moderation.model.features import CommentItem, DisguiseFeatures, LinkFeatures, OfferFeatures
 from moderation.model.text import analyse, hidden_emails, phone_numbers, undisguise
 
@@ -513,3 +514,81 @@ def test_a_reference_host_is_listed_or_under_one(host, expected):
     link = text.Link(url=f"https://{host}/x", host=host, words=frozenset())
     listed = any(host == h or host.endswith("." + h) for h in text._REFERENCE_HOSTS)
     assert link.is_reference == expected == (listed or host.endswith(text._REFERENCE_SUFFIXES))
+
+
+# --------------------------------------------------------------------------------------------------
+# analyses_scope: the analyses made inside are kept for the scope only.
+
+
+@pytest.fixture
+def cold_cache():
+    text_module.clear_cache()
+    yield text_module
+    text_module.clear_cache()
+
+
+def test_a_scope_keeps_its_analyses_to_itself(cold_cache):
+    t = cold_cache
+    outside = t._analyse("Rye or wheat? Mail me at fixer77 at gmail dot com")
+    with t.analyses_scope():
+        first = t.analyse("Rye or wheat? Mail me at fixer77 at gmail dot com")
+        assert t.analyse("Rye or wheat? Mail me at fixer77 at gmail dot com") is first
+        assert t._cached.cache_info().currsize == 0
+    assert first == outside
+    assert t._SCOPE.get() is None
+    assert t.analyse("Rye or wheat? Mail me at fixer77 at gmail dot com") is not first  # the scope is gone
+
+
+def test_a_full_scope_hands_the_rest_to_the_shared_cache(cold_cache, monkeypatch):
+    t = cold_cache
+    monkeypatch.setattr(t, "SCOPE_TEXTS", 2)
+    with t.analyses_scope():
+        for word in ("one", "two", "three", "four"):
+            t.analyse(f"a comment about {word}")
+        assert len(t._SCOPE.get()) == 2
+        assert t._cached.cache_info().currsize == 2
+        t.analyse("a comment about one")  # still the scope's
+        assert t._cached.cache_info().currsize == 2
+
+
+def test_a_scope_inside_a_scope_is_the_outer_one(cold_cache):
+    t = cold_cache
+    with t.analyses_scope():
+        outer = t._SCOPE.get()
+        with t.analyses_scope():
+            assert t._SCOPE.get() is outer
+            t.analyse("inner text")
+        assert "inner text" in outer
+    assert t._SCOPE.get() is None
+
+
+def test_a_scope_is_its_own_threads_alone(cold_cache):
+    import threading
+
+    t = cold_cache
+    inside, done = threading.Event(), threading.Event()
+
+    def scoped():
+        with t.analyses_scope():
+            t.analyse("the scoped thread's text")
+            inside.set()
+            done.wait(5)
+
+    worker = threading.Thread(target=scoped)
+    worker.start()
+    try:
+        assert inside.wait(5)
+        assert t._SCOPE.get() is None
+        t.analyse("another thread's text")
+        assert t._cached.cache_info().currsize == 1
+    finally:
+        done.set()
+        worker.join()
+
+
+def test_a_scope_ends_when_its_block_fails(cold_cache):
+    t = cold_cache
+    with pytest.raises(RuntimeError), t.analyses_scope():
+        t.analyse("a text")
+        raise RuntimeError("a batch failed")
+    assert t._SCOPE.get() is None
