@@ -371,3 +371,62 @@ SHAPE_TEXT = st.text(st.characters(codec=None, exclude_categories=())) | st.list
 @given(SHAPE_TEXT)
 def test_compiled_shape_counts_are_the_python_ones(text):
     assert signals._shape_counts(text) == signals._python_shape_counts(text)
+
+
+# --------------------------------------------------------------------------------------------------
+# @handles and the thread's commenters: a search in the thread's sorted names, not a scan per handle.
+
+
+def _names_commenter_reference(handle: str, authors: tuple[str, ...]) -> bool:
+    """_names_commenter as first written: every handle against every one of the last 500 names."""
+    key = re.sub(r"[\W_]+", "", handle.casefold())
+    if len(key) < 3:
+        return False
+    return any(re.sub(r"[\W_]+", "", a.casefold()).startswith(key) for a in authors[-500:])
+
+
+_NAME_PARTS = st.sampled_from(
+    ["maria", "Maria K", "maria_k", "MARÍA", "ma", "Dana Whit", "d.w", "ß", "ss", "Ǆ", "_", " "]
+)
+
+
+@settings(max_examples=300)
+@given(
+    handle=st.one_of(_NAME_PARTS, st.text(max_size=8)),
+    authors=st.lists(st.one_of(_NAME_PARTS, st.text(max_size=10)), max_size=12).map(tuple),
+)
+def test_a_handle_names_a_commenter_as_the_scan_of_every_name_found(handle, authors):
+    assert signals._names_commenter(handle, authors) == _names_commenter_reference(handle, authors)
+
+
+def test_only_the_last_500_commenters_are_named():
+    authors = ("Maria Keller",) + tuple(f"reader {i}" for i in range(500))
+    assert not signals._names_commenter("maria", authors)
+    assert signals._names_commenter("maria", authors[:-1])
+
+
+def test_a_comment_of_many_handles_normalises_each_name_once(monkeypatch):
+    # One comment of 3,640 handles beside 600 commenters took 1.9 s when each handle was compared with
+    # every name, normalised again each time (re.sub); the work is now one per name and one per handle.
+    calls = Counter()
+    name_key, sub = signals._name_key, re.sub
+
+    def counted_name_key(name):
+        calls["normalised"] += 1
+        return name_key(name)
+
+    def counted_sub(*args, **kwargs):
+        calls["normalised"] += 1
+        return sub(*args, **kwargs)
+
+    monkeypatch.setattr(signals, "_name_key", counted_name_key)
+    monkeypatch.setattr(re, "sub", counted_sub)
+    monkeypatch.setattr(signals, "_KEPT_COMMENTER_NAMES", [None])
+    authors = [f"Reader Number{i:04d}" for i in range(600)]
+    body = "hi " + " ".join(f"@ReaderNumber{100 + i % 500:04d}" for i in range(2000))  # the last 500
+    post = Post(body="A post about bread.")
+    thread = Thread(post=post, comments=[Comment(body=f"comment {i}", author=a) for i, a in enumerate(authors)])
+    item = item_for_comment(Comment(body=body, author="attacker"), post, thread)
+    row = signals.LinkSignals().row(item, analyse(item.body))
+    assert row[signals.LinkSignals.NAMES.index("contact:handle")] == 0.0  # every handle names a commenter
+    assert calls["normalised"] <= 500 + 2000

@@ -592,3 +592,28 @@ def test_a_scope_ends_when_its_block_fails(cold_cache):
         t.analyse("a text")
         raise RuntimeError("a batch failed")
     assert t._SCOPE.get() is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "@Marguerite Lowe Thank you",
+        "  \n @dana_w thanks, and ask @helpdesk_team",
+        "thanks @dana_w",
+        "@a@bcd @efg",
+        "\u2003@wide_space then @next_one",
+        "",
+        "@",
+        "x" * 50 + " @later_handle",
+    ],
+    ids=["opening", "after-spaces", "mid-text", "glued", "unicode-space", "empty", "at-alone", "late"],
+)
+def test_handles_are_those_after_the_opening(body):
+    import re
+
+    expected = tuple(
+        m.group(0)[1:].lower()
+        for m in re.finditer(r"(?<![\w@.])@[A-Za-z0-9_][A-Za-z0-9_.]{2,29}", body)
+        if body[: m.start()].strip()
+    )
+    assert analyse(body).handles == expected

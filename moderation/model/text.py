@@ -1518,12 +1518,14 @@ def _words(text: str) -> Words:
 
 def _analyse(text: str) -> Analysis:
     clean, disguise, marked_up, links, emails, placeheld, has_digit, normalised, words_text, words = _read(text)
-    # An @name opening the comment is a reply ("@Marguerite Lowe Thank you"), not a contact handle.
-    handles = (
-        tuple(m.group(0)[1:].lower() for m in _HANDLE.finditer(clean) if clean[: m.start()].strip())
-        if "@" in clean
-        else ()
-    )
+    # An @name opening the comment is a reply ("@Marguerite Lowe Thank you"), not a contact handle: one
+    # after the first character that is not a space. (Each handle's text before it, copied and stripped,
+    # was quadratic: 3,640 handles in 45 KB took 57 ms.)
+    if "@" in clean:
+        opening = len(clean) - len(clean.lstrip())
+        handles = tuple(m.group(0)[1:].lower() for m in _HANDLE.finditer(clean) if m.start() > opening)
+    else:
+        handles = ()
     # Case-insensitive patterns run on the lower-cased text where that is the same (see _caseless_text),
     # and only when the text has a literal that a match needs.
     folded, fast = _caseless_text(clean)
