@@ -1637,11 +1637,12 @@ def analyses_scope() -> Iterator[None]:
     For texts that will not recur once the scope ends: a batch of whole threads (``Moderator.score_batch``)
     analyses each comment for its own blocks and its neighbours', and no later batch reads it again. In
     the cache those analyses outlived the batch, and the collector walked them: after every batch of 2,000
-    comments (the young generation, 7-10 ms) and again every tenth (80-180 ms), 5-6% of batch scoring.
+    comments (the young generation, 7-10 ms) and again every tenth (75-180 ms), 4.5-6.5% of batch scoring.
     Dropped with the scope, inside the batch's pause of the collector (``api._gc_paused``), they are freed
-    by reference counting and never walked: 40,000 benchmark comments, the collector 238-340 -> 57-77 ms,
-    7,589-7,873 -> 7,997-8,096 comments/s without reasons, 6,191-6,332 -> 6,635-6,906 with them
-    (alternating processes, ``gc.callbacks`` timing each collection). A scope inside a scope is the outer one.
+    by reference counting and never walked. Beside the code before, alternating processes, with
+    ``gc.callbacks`` timing each collection: 40,000 benchmark comments, the collector 229-331 -> 56-86 ms;
+    100,000 comments in 5,000 threads, 7,365-7,550 -> 7,890-8,124 comments/s without reasons and
+    6,256-6,286 -> 6,595-6,646 with them. A scope inside a scope is the outer one.
     """
     if _SCOPE.get() is not None:
         yield
