@@ -617,3 +617,21 @@ def test_handles_are_those_after_the_opening(body):
         if body[: m.start()].strip()
     )
     assert analyse(body).handles == expected
+
+
+def test_a_huge_comment_is_analysed_once_per_check(cold_cache, moderator):
+    # Texts over 256 KB were analysed again by each feature block that asked: eight times a comment.
+    body = ("see http://a.example/x and 1,1,1 usd " * 8000)[: 300 * 1024]
+    moderator.score_comment(body, post="A post about bread.")
+    info = cold_cache._cached_huge.cache_info()
+    assert info.misses == 1 and info.hits >= 1
+
+
+def test_a_huge_post_is_read_once_for_all_its_comments(cold_cache, moderator):
+    from moderation.model.thread import Comment, Post, Thread
+
+    post = Post(body=("Sourdough http://bread.example/x notes, crumb and crust. " * 6000)[: 300 * 1024])
+    comments = [Comment(body=f"see http://site{i}.example/loaf", author=f"R{i}") for i in range(20)]
+    moderator.score_thread(Thread(post=post, comments=comments))
+    info = cold_cache._cached_huge_words.cache_info()
+    assert info.misses == 1 and info.hits >= 19

@@ -404,3 +404,28 @@ def test_literal_search_past_its_budget_gives_the_same_answer(literals):
     # compiled search's budget of comparisons, and it goes on one literal at a time.
     sample = "a" * 20_000 + "z"
     assert text._contains_any(sample, literals) == text.PYTHON_FORMS["_contains_any"](sample, literals)
+
+
+# _MONEY's second form is tried once per run of digits, commas and dots (it was tried at every digit, and
+# a long run without a money word after it was quadratic). The same matches are counted.
+_MONEY_BEFORE = re.compile(
+    r"[$£€₹₦¥₱]\s?\d[\d,.]*\s?(?:k\b|m\b|million|thousand|billion)?|"
+    r"\b\d[\d,.]*\s?(?:k\s)?(?:usd|dollars|bucks|eur|euros|gbp|pounds|btc|bitcoins?|usdt|eth|naira|rupees|inr|pesos)\b",
+    re.IGNORECASE,
+)
+_MONEY_PIECES = ["1", "2", "0", ",", ".", " ", "\n", "k", "K", "usd", "USD", "eur", "$", "€", "x", "_", "m", "é", "٣"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(_MONEY_PIECES), max_size=24).map("".join))
+def test_money_counts_the_matches_it_counted_when_tried_at_every_digit(body):
+    assert len(text._MONEY.findall(body)) == len(_MONEY_BEFORE.findall(body))
+    lowered = body.lower()
+    assert len(text._LOWERED[text._MONEY].findall(lowered)) == len(text._lowered(_MONEY_BEFORE).findall(lowered))
+
+
+def test_money_on_a_long_run_without_a_money_word_after_it():
+    # 32 KB of "1," with "usd" elsewhere took 14 s when each digit started a match; now one pass a run.
+    body = "1," * 16_000 + " x usd and 5 usd"
+    assert len(text._MONEY.findall(body)) == 1
+    assert text._analyse(body).money == 1
