@@ -187,8 +187,14 @@ def test_words_of_is_cached_and_forgotten_with_the_analyses():
     text.clear_cache()
     post = "A post about sourdough starters, feeding schedules and rye flour."
     assert text.words_of(post) is text.words_of(post)
-    huge = "rye flour " * 30_000  # past the 256 KB a cached text may have: analysed each time
-    assert text.words_of(huge) is not text.words_of(huge)
+    huge = "rye flour " * 30_000  # past 256 KB: only the two latest such texts are kept
+    assert text.words_of(huge) is text.words_of(huge)
     assert text.words_of(huge).stems == {"rye", "flour"}
+    kept = text.words_of(huge)
+    for other in ("wheat bran " * 30_000, "spelt seed " * 30_000):
+        text.words_of(other)
+    assert text.words_of(huge) is not kept  # pushed out by two others: a flood of them holds two
+    assert text._cached_huge_words.cache_info().currsize == 2
     text.clear_cache()
     assert text._cached_words.cache_info().currsize == 0
+    assert text._cached_huge_words.cache_info().currsize == 0
