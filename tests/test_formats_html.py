@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from moderation.errors import NoCommentsError
 from moderation.formats import detect_format, html, read_threads, write_threads
@@ -163,3 +166,50 @@ def test_filtered_page_marks_held_comments_and_updates_the_count_heading():
     out = io.StringIO()
     html.write([thread], out, keep={"1", "2"})
     assert "2 comments</h2>" in out.getvalue() and out.getvalue().count('data-moderation="held"') == 1
+
+
+# --------------------------------------------------------------------------------------------------
+# Hostile markup: the page sniff and nested links are linear.
+
+_HTML_START_BEFORE = re.compile(r"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)\b", re.I | re.S)
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(
+        st.sampled_from(["<!--", "-->", "<!-->", " ", "\n", "x", "<html>", "<body", "<meta ", "--", "<"]), max_size=9
+    )
+)
+def test_the_page_sniff_takes_what_it_took(pieces):
+    head = "".join(pieces)
+    assert bool(html._HTML_START.match(head)) == bool(_HTML_START_BEFORE.match(head))
+
+
+def test_a_head_of_many_comments_and_no_tag_is_sniffed_at_once():
+    # 322 bytes of "<!--a-->" and no tag never finished sniffing when each "-->" could end a comment or
+    # sit inside one (26 comments took 9.5 s).
+    assert not html.sniff("<!--a-->" * 40 + "X")
+    assert html.sniff("<!--a-->" * 40 + "<html>")
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<a href="http://a.example">x</a> and <a href="http://b.example">http://b.example</a>',
+        '<a href="http://a.example">outer <a href="http://b.example">inner</a> tail</a>',
+        "".join(f'<a href="h{i}">t{i} ' for i in range(16)) + "</a>" * 16,
+        '<a href="#top">up</a><a>no href</a><a href=" http://c.example/ ">c</a>',
+    ],
+    ids=["sequential", "nested", "16-deep", "fragments"],
+)
+def test_links_up_to_16_deep_read_as_before(markup, monkeypatch):
+    followed = html.markup_to_text(markup)
+    monkeypatch.setattr(html, "_OPEN_LINKS", 10**9)
+    assert followed == html.markup_to_text(markup)
+
+
+def test_links_nested_deeper_are_read_in_one_pass():
+    # 1 MB of nested <a> took 10.6 s when each closing link rejoined all the text since its opening.
+    text = html.markup_to_text("".join(f'<a href="x{i}z">y' for i in range(100_000)) + "</a>" * 100_000)
+    assert text.count("y") == 100_000
+    assert text.count(" (x") == html._OPEN_LINKS  # the innermost links keep their addresses

@@ -178,3 +178,36 @@ def test_held_comments_get_a_marker_line_read_back_as_furniture():
     cleared = io.StringIO()
     plaintext.write([again], cleared)
     assert cleared.getvalue() == THREADED_PAGE
+
+
+def _headers_before(text):
+    """plaintext._comment_headers as first written: the run copied each time it grew."""
+    matches = list(plaintext._HEADER.finditer(text))
+    if not matches:
+        unnumbered = plaintext._unnumbered_headers(text)
+        return unnumbered if len(unnumbered) >= 2 else []
+    best, run = [], []
+    for match in matches:
+        if run and int(match.group("number")) <= int(run[-1].group("number")):
+            run = []
+        run.append(match)
+        if len(run) > len(best):
+            best = list(run)
+    return best
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [[1, 2, 3], [1, 2, 1, 2, 3], [3, 1, 2], [1, 1, 1], [5, 6, 1, 2, 7, 8, 9], [2, 3, 4, 1, 2, 3], [1]],
+    ids=["rising", "longer-second", "fall-first", "flat", "longest-last", "tie-first-wins", "one"],
+)
+def test_the_longest_rising_run_of_headers_is_the_one_found_before(numbers):
+    text = "".join(f"{n}. Reader{i} says:\nhello {i}\n\n" for i, n in enumerate(numbers))
+    found = [m.start() for m in plaintext._comment_headers(text)]
+    assert found == [m.start() for m in _headers_before(text)]
+
+
+def test_a_long_run_of_headers_is_found_in_one_pass():
+    # 2 MB of numbered headers took 31 s when the run was copied each time it grew.
+    text = "".join(f"{i}. N says:\n" for i in range(1, 150_001))
+    assert len(plaintext._comment_headers(text)) == 150_000

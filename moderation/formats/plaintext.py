@@ -152,15 +152,15 @@ def _comment_headers(text: str) -> list[re.Match]:
     if not matches:
         unnumbered = _unnumbered_headers(text)
         return unnumbered if len(unnumbered) >= 2 else []
-    best: list[re.Match] = []
-    run: list[re.Match] = []
-    for match in matches:
-        if run and int(match.group("number")) <= int(run[-1].group("number")):
-            run = []
-        run.append(match)
-        if len(run) > len(best):
-            best = list(run)
-    return best
+    # The first longest run, by where it starts and how long it is: copying the run each time it grew
+    # was quadratic (a 2 MB page of numbered headers took 31 s).
+    best_start = best_length = start = 0
+    for index in range(len(matches)):
+        if index > start and int(matches[index].group("number")) <= int(matches[index - 1].group("number")):
+            start = index
+        if index - start + 1 > best_length:
+            best_start, best_length = start, index - start + 1
+    return matches[best_start : best_start + best_length]
 
 
 def _unnumbered_headers(text: str) -> list[re.Match]:
