@@ -213,3 +213,23 @@ def test_links_nested_deeper_are_read_in_one_pass():
     text = html.markup_to_text("".join(f'<a href="x{i}z">y' for i in range(100_000)) + "</a>" * 100_000)
     assert text.count("y") == 100_000
     assert text.count(" (x") == html._OPEN_LINKS  # the innermost links keep their addresses
+
+
+@pytest.mark.parametrize("markup", ["wordpress", "generic"])
+def test_a_page_of_many_comments_is_read_without_a_scan_per_comment(markup, monkeypatch):
+    # Each comment's parts were looked up by listing every comment inside it first: a 512 KB page of
+    # 2,500 comments took 18.7 s. Containment is now a walk up from the part found.
+    calls = []
+    inside = html._inside
+    monkeypatch.setattr(html, "_inside", lambda tag, container: calls.append(1) or inside(tag, container))
+    if markup == "wordpress":
+        items = "".join(
+            f'<li id="comment-{i}" class="comment"><div class="comment-content"><p>hi {i}</p></div></li>'
+            for i in range(500)
+        )
+        page = f'<html><body><ol class="comment-list">{items}</ol></body></html>'
+    else:
+        page = "<html><body>" + '<div class="comment"><p class="comment-text">x</p></div>' * 500 + "</body></html>"
+    thread = html.parse(page)
+    assert len(thread.comments) == 500
+    assert len(calls) <= 2 * 500  # the post's search for its body outside the comments, no more

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TextIO
@@ -214,13 +214,30 @@ def _comment_elements(soup) -> tuple[list, str]:
             candidates.append(tag)
     # Keep the innermost match per comment: an <li id="comment-3"> wrapping <div class="comment">
     # is one comment, and a wrapper whose every body belongs to an inner match is not a comment.
-    keep = []
-    for tag in candidates:
-        inner = [o for o in candidates if o is not tag and _inside(o, tag)]
-        body = _find(tag, _GENERIC_BODY)
-        if not any(body is b or _inside(body, o) for o in inner for b in [o]):
-            keep.append(tag)
+    matched = {id(tag) for tag in candidates}
+    keep = [tag for tag in candidates if _below_no_other(_find(tag, _GENERIC_BODY), tag, matched)]
     return keep, "generic"
+
+
+def _below_no_other(found, tag, items: Container[int]) -> bool:
+    """Whether ``found``, inside ``tag``, is neither one of ``items`` (their ids) nor inside one that is
+    inside ``tag``. A walk up from ``found``: listing every item inside ``tag`` first, for each comment
+    and each of its parts, was quadratic in the comments (a 512 KB page of 2,500 took 18.7 s, 64 KB of
+    bare items 37.5 s)."""
+    node = found
+    while node is not tag:
+        if id(node) in items:
+            return False
+        node = node.parent
+    return True
+
+
+class _Items(list):
+    """A page's comment elements, with where each is (by id) for the lookups of their parts."""
+
+    def __init__(self, tags):
+        super().__init__(tags)
+        self.at = {id(tag): number for number, tag in enumerate(self)}
 
 
 def _inside(tag, container) -> bool:
@@ -233,10 +250,8 @@ def _find(tag, pattern):
 
 def _own(tag, items, *args, **kwargs) -> list:
     """Descendants of ``tag`` matching find_all(*args, **kwargs) that are not inside a nested reply."""
-    nested = [t for t in items if t is not tag and _inside(t, tag)]
-    return [
-        found for found in tag.find_all(*args, **kwargs) if not any(found is n or _inside(found, n) for n in nested)
-    ]
+    at = items.at if isinstance(items, _Items) else {id(item): number for number, item in enumerate(items)}
+    return [found for found in tag.find_all(*args, **kwargs) if _below_no_other(found, tag, at)]
 
 
 def _first_own(tag, items, *args, **kwargs):
@@ -345,13 +360,14 @@ def _display_name(tag) -> str:
 
 
 def _read_comments(soup) -> tuple[list, list[Comment]]:
-    items, how = _comment_elements(soup)
+    found, how = _comment_elements(soup)
+    items = _Items(found)
     comments = []
     for tag in items:
         author, url = _author(tag, how, items)
         parent_index = None
         for parent in tag.parents:
-            parent_index = next((i for i, item in enumerate(items) if item is parent), None)
+            parent_index = items.at.get(id(parent))
             if parent_index is not None:
                 break
         classes = set(_classes(tag))
