@@ -248,10 +248,9 @@ def _find(tag, pattern):
     return tag.find(lambda t: any(pattern.search(c) for c in _classes(t)))
 
 
-def _own(tag, items, *args, **kwargs) -> list:
+def _own(tag, items: _Items, *args, **kwargs) -> list:
     """Descendants of ``tag`` matching find_all(*args, **kwargs) that are not inside a nested reply."""
-    at = items.at if isinstance(items, _Items) else {id(item): number for number, item in enumerate(items)}
-    return [found for found in tag.find_all(*args, **kwargs) if _below_no_other(found, tag, at)]
+    return [found for found in tag.find_all(*args, **kwargs) if _below_no_other(found, tag, items.at)]
 
 
 def _first_own(tag, items, *args, **kwargs):
